@@ -1,0 +1,1 @@
+"""The fictional company `company.com`: an emulator seed directory (see manifest.json)."""

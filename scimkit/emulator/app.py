@@ -1,0 +1,228 @@
+"""The WSGI application: URL map, authentication, workspace routing, faults, dispatch.
+
+Every request goes through the same steps, in this order:
+    route match -> count (stats) -> latency -> authenticate -> injected fault -> rate limit
+    -> handler (under the store lock) -> JSON reply
+Route modules never see HTTP plumbing beyond `Ctx`; state never sees HTTP at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from . import identity_routes, unity_routes
+from .errors import ApiError, ScimError, WireError, family_error
+from .faults import RATE_LIMIT_CLASSES, Faults
+from .store import Store
+from .wire import (
+    ADMIN_SP_APPLICATION_ID,
+    ADMIN_SP_ID,
+    READER_SP_APPLICATION_ID,
+    READER_SP_ID,
+    Caller,
+    Ctx,
+    EmulatorConfig,
+    Reply,
+    Route,
+)
+
+log = logging.getLogger("scimkit.emulator")
+
+SCIM_21_MARKER = "/api/2.1/accounts/"
+
+
+def _meta_routes() -> list[Route]:
+    return [
+        Route(("GET",), "/.well-known/databricks-config", _well_known, "meta", "api",
+              "Host metadata probe the SDK sends on every client construction; no token needed.",
+              sdk="Config() construction", auth=False),
+        Route(("GET",), "/api/2.0/preview/scim/v2/Me", _me, "meta", "scim",
+              "The caller, with the X-Databricks-Org-Id header (workspace id).",
+              sdk="w.current_user.me(), w.get_workspace_id()"),
+        Route(("GET",), "/_scimkit/stats", _stats, "meta", "api",
+              "Request counts per rate-limit class (and throttled / faulted counts).", auth=False),
+        Route(("POST",), "/_scimkit/reset", _reset, "meta", "api",
+              "Restore the seed and clear the counters (admin token).", writes=True),
+        Route(("POST",), "/_scimkit/faults", _add_fault, "meta", "api",
+              'Add a fault rule at run time: {"spec": "METHOD:PATH_REGEX:STATUS:N"} (admin token).',
+              writes=True),
+    ]
+
+
+def all_routes() -> list[Route]:
+    return _meta_routes() + identity_routes.ROUTES + unity_routes.ROUTES
+
+
+class EmulatorApp:
+    """WSGI callable serving the account API and every workspace's API on one host."""
+
+    def __init__(self, store: Store, config: EmulatorConfig, faults: Faults,
+                 reseed: Callable[[], None]) -> None:
+        self.store = store
+        self.config = config
+        self.faults = faults
+        self.reseed = reseed
+        self.routes = all_routes()
+        rules = []
+        for index, route in enumerate(self.routes):
+            rules.append(Rule(route.path, methods=list(route.methods), endpoint=index))
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+
+    # -- WSGI ---------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        family = "scim" if "/scim/v2" in request.path else "api"
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, path_args = adapter.match()
+        except MethodNotAllowed:
+            return self._error(family_error(family, 405, f"Method {request.method} is not allowed on {request.path}."))
+        except NotFound:
+            return self._error(family_error(family, 404, f"No API found for '{request.method} {request.path}'."))
+        except HTTPException as exc:  # pragma: no cover - werkzeug redirects etc.
+            return self._error(family_error(family, exc.code or 400, str(exc.description)))
+        route = self.routes[endpoint]
+        family = route.family
+        self.faults.count(route.rate_class)
+        self.faults.sleep()
+        try:
+            caller = self._authenticate(request, route)
+            workspace_id = self._workspace_id(request, route)
+            status = self.faults.injected_status(request.method, request.path, route.rate_class)
+            if status is not None:
+                headers = {"Retry-After": "1"} if status in (429, 503) else {}
+                raise family_error(family, status, f"Injected fault: HTTP {status} (emulator --fault rule).", headers)
+            if route.rate_class in RATE_LIMIT_CLASSES:
+                scope = RATE_LIMIT_CLASSES[route.rate_class][2]
+                scope_key = str(workspace_id) if scope == "workspace" else self.config.account_id
+                retry_after = self.faults.throttle(route.rate_class, scope_key)
+                if retry_after is not None:
+                    raise ApiError(429, "REQUEST_LIMIT_EXCEEDED",
+                                   f"Rate limit exceeded for {route.rate_class}; retry after {retry_after} s.",
+                                   {"Retry-After": str(retry_after)})
+            account_id = path_args.pop("account_id", None)
+            if account_id is not None and account_id != self.config.account_id:
+                raise family_error(family, 404, f"Account {account_id} does not exist on this host "
+                                                f"(the emulator serves account {self.config.account_id}).")
+            ctx = Ctx(request=request, store=self.store, config=self.config, caller=caller,
+                      family=family, workspace_id=workspace_id, app=self)
+            if family == "scim" and account_id is not None:
+                ctx.path_prefix = request.path.split("/scim/v2/")[0] + "/scim/v2"
+            reply = route.handler(ctx, **path_args)
+        except WireError as exc:
+            return self._error(exc)
+        except Exception:  # noqa: BLE001 - the emulator must answer, and say why
+            log.error("emulator handler failed:\n%s", traceback.format_exc())
+            return self._error(family_error(family, 500, "The emulator failed to handle this request (see its log)."))
+        return self._reply(reply)
+
+    # -- steps --------------------------------------------------------------------------------
+    def _authenticate(self, request: Request, route: Route) -> Caller:
+        anonymous = Caller("anonymous", "", "", "anonymous")
+        if not route.auth:
+            return anonymous
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        family = route.family
+        if not token:
+            raise family_error(family, 401, "No access token: send 'Authorization: Bearer <token>'.")
+        cfg = self.config
+        if token == cfg.token:
+            caller = Caller("admin", ADMIN_SP_ID, ADMIN_SP_APPLICATION_ID, "scimkit-admin")
+        elif token == cfg.reader_token:
+            caller = Caller("reader", READER_SP_ID, READER_SP_APPLICATION_ID, "scimkit-reader")
+        elif token == cfg.scim_token:
+            caller = Caller("scim", ADMIN_SP_ID, ADMIN_SP_APPLICATION_ID, "SCIM provisioning")
+            if not request.path.startswith(f"{SCIM_21_MARKER}{cfg.account_id}/scim/v2/"):
+                raise family_error(family, 403, "This SCIM provisioning token is valid only under "
+                                                f"/api/2.1/accounts/{cfg.account_id}/scim/v2/.")
+        else:
+            raise family_error(family, 401, "Invalid access token.")
+        if (route.writes or request.method not in ("GET", "HEAD")) and not caller.can_write:
+            raise family_error(family, 403, "The caller may read but not change this account "
+                                            "(it is not an account admin).")
+        return caller
+
+    def _workspace_id(self, request: Request, route: Route) -> int:
+        header = request.headers.get("X-Databricks-Workspace-Id")
+        default = identity_routes.default_workspace_id(self.store)
+        if not header:
+            return default
+        try:
+            workspace_id = int(header)
+        except ValueError:
+            raise family_error(route.family, 400, f"X-Databricks-Workspace-Id {header!r} is not a number.") from None
+        if not identity_routes.workspace_exists(self.store, workspace_id):
+            raise family_error(route.family, 404, f"Workspace {workspace_id} does not exist in this account.")
+        return workspace_id
+
+    # -- replies ------------------------------------------------------------------------------
+    @staticmethod
+    def _reply(reply: Reply) -> Response:
+        if reply.body is None:
+            return Response(status=reply.status, headers=reply.headers)
+        return Response(json.dumps(reply.body), status=reply.status, headers=reply.headers,
+                        mimetype="application/json")
+
+    @staticmethod
+    def _error(exc: WireError) -> Response:
+        if isinstance(exc, ScimError):
+            mimetype = "application/scim+json"
+        else:
+            mimetype = "application/json"
+        return Response(json.dumps(exc.body()), status=exc.status, headers=exc.headers, mimetype=mimetype)
+
+
+# -- meta handlers (reach the app through ctx.app) -------------------------------------------------------
+
+def _well_known(ctx: Ctx) -> Reply:
+    app: EmulatorApp = ctx.app
+    # No workspace_id here: the SDK would then send X-Databricks-Workspace-Id on every call.
+    return Reply(200, {"account_id": app.config.account_id})
+
+
+def _me(ctx: Ctx) -> Reply:
+    app: EmulatorApp = ctx.app
+    caller = ctx.caller
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": caller.principal_id,
+        "userName": caller.principal_name,
+        "displayName": caller.display_name,
+        "active": True,
+    }
+    return Reply(200, body, {"X-Databricks-Org-Id": str(ctx.workspace_id)})
+
+
+def _stats(ctx: Ctx) -> Reply:
+    app: EmulatorApp = ctx.app
+    return Reply(200, app.faults.stats())
+
+
+def _reset(ctx: Ctx) -> Reply:
+    app: EmulatorApp = ctx.app
+    app.reseed()
+    app.faults.reset_stats()
+    return Reply(200, {"reset": True})
+
+
+def _add_fault(ctx: Ctx) -> Reply:
+    app: EmulatorApp = ctx.app
+    spec = (ctx.json() or {}).get("spec", "")
+    try:
+        app.faults.add_fault(spec)
+    except ValueError as exc:
+        raise ApiError(400, "INVALID_PARAMETER_VALUE", str(exc)) from None
+    return Reply(200, {"added": spec})
