@@ -17,12 +17,11 @@ from scimkit.emulator import Emulator, create
 
 
 def _is_loopback(address: object) -> bool:
-    if isinstance(address, tuple) and address:
-        host = str(address[0])
-    elif isinstance(address, str):  # AF_UNIX path
+    if isinstance(address, str):  # AF_UNIX path
         return True
-    else:
+    if not (isinstance(address, tuple) and address):
         return False
+    host = str(address[0])
     if host == "localhost":
         return True
     try:

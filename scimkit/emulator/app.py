@@ -178,10 +178,7 @@ class EmulatorApp:
 
     @staticmethod
     def _error(exc: WireError) -> Response:
-        if isinstance(exc, ScimError):
-            mimetype = "application/scim+json"
-        else:
-            mimetype = "application/json"
+        mimetype = "application/scim+json" if isinstance(exc, ScimError) else "application/json"
         return Response(json.dumps(exc.body()), status=exc.status, headers=exc.headers, mimetype=mimetype)
 
 
@@ -194,7 +191,6 @@ def _well_known(ctx: Ctx) -> Reply:
 
 
 def _me(ctx: Ctx) -> Reply:
-    app: EmulatorApp = ctx.app
     caller = ctx.caller
     body = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],

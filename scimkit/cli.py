@@ -1,0 +1,86 @@
+"""The `scimkit` command line: the emulator, and the jobs for people who do not open notebooks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from .emulator import wire
+
+
+def _emulator_command(args: argparse.Namespace) -> int:
+    from .emulator import server
+
+    seed_dir = None if args.empty else (args.seed or "default")
+    emulator = server.create(
+        port=args.port, seed_dir=seed_dir, db=args.db, account_id=args.account_id, token=args.token,
+        reader_token=args.reader_token, scim_token=args.scim_token, latency_ms=args.latency_ms,
+        rate_limits=args.rate_limits, speed=args.speed, faults=args.fault,
+    )
+    print(f"host={emulator.host} account_id={emulator.account_id}", flush=True)
+    print(f"default workspace {emulator.default_workspace_id}; tokens: see `scimkit emulator --help` "
+          "(fixed local defaults, not secrets)", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+def _summary_command(args: argparse.Namespace) -> int:
+    from .summary import account_summary
+
+    print(account_summary(emulator=args.emulator))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scimkit", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log requests (never tokens)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    emu = commands.add_parser(
+        "emulator", help="serve the Databricks account and Unity Catalog API emulator on loopback",
+        description="Serve the emulator. The first line on stdout is `host=... account_id=...`. "
+        f"Default tokens (local, not secret): admin {wire.DEFAULT_TOKEN}, reader {wire.DEFAULT_READER_TOKEN}, "
+        f"SCIM provisioning {wire.DEFAULT_SCIM_TOKEN}.")
+    emu.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    seed = emu.add_mutually_exclusive_group()
+    seed.add_argument("--seed", metavar="DIR", help="seed directory (default: sample_data)")
+    seed.add_argument("--empty", action="store_true",
+                      help="no people and no securables; only the admin principal, one metastore, one workspace")
+    emu.add_argument("--db", metavar="FILE", help="keep state in this SQLite file (seeded only when new)")
+    emu.add_argument("--account-id", default=wire.DEFAULT_ACCOUNT_ID)
+    emu.add_argument("--token", default=wire.DEFAULT_TOKEN, help="account admin token")
+    emu.add_argument("--reader-token", default=wire.DEFAULT_READER_TOKEN, help="read-only token")
+    emu.add_argument("--scim-token", default=wire.DEFAULT_SCIM_TOKEN,
+                     help="identity-provider provisioning token (only /api/2.1/accounts/{id}/scim/v2/)")
+    emu.add_argument("--latency-ms", type=float, default=0, help="added latency per request")
+    emu.add_argument("--rate-limits", action="store_true", help="enforce the rate-limit classes (429 + Retry-After)")
+    emu.add_argument("--speed", type=float, default=1.0, help="scale every rate limit by this factor")
+    emu.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH_REGEX:STATUS:N",
+                     help="answer the next N matching requests with STATUS (repeatable)")
+    emu.set_defaults(func=_emulator_command)
+
+    summary = commands.add_parser("summary", help="print a summary of the account (users, groups, workspaces)")
+    summary.add_argument("--emulator", action="store_true",
+                         help="use the embedded emulator seeded from sample_data/")
+    summary.set_defaults(func=_summary_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
