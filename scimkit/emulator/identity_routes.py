@@ -269,7 +269,7 @@ DECISIONS: list[Decision] = [
              "databricks-api.md 2.1 and 7.2"),
     Decision("Account size", "More than 5000 groups or 10000 users and service principals: 400 invalidValue.",
              "databricks-api.md 2.1 (limits page); status code our choice"),
-    Decision("Members per PATCH", f"At most {rules.MAX_MEMBERS_PER_PATCH} member changes per request (400 beyond).",
+    Decision("Members per PATCH", "At most 1000 member changes per request (400 beyond; Limits.max_members_per_patch).",
              "Databricks silent; our choice, so clients batch"),
     Decision("Identity-provider groups", "A group created through /api/2.1/.../scim/v2 with the provisioning token "
              "and an externalId refuses name, member changes and deletion from the admin token with 403 "

@@ -35,7 +35,6 @@ WRITABLE = {
 IMMUTABLE = {"User": {"username", "emails"}, "Group": set(), "ServicePrincipal": {"applicationid"}}
 MULTI_VALUED = {"emails", "roles", "entitlements", "members"}
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-MAX_MEMBERS_PER_PATCH = 1000  # decision: see the ledger
 
 
 @dataclass
@@ -253,8 +252,8 @@ def set_members(db: sqlite3.Connection, group: Principal, member_ids: list[str],
     current = {r[0] for r in db.execute("SELECT member_id FROM memberships WHERE group_id=?", (group.id,))}
     added = [m for m in wanted if m not in current]
     removed = current - set(wanted)
-    if len(added) + len(removed) > MAX_MEMBERS_PER_PATCH:
-        raise ScimError(400, f"At most {MAX_MEMBERS_PER_PATCH} members can change in one request; "
+    if len(added) + len(removed) > limits.max_members_per_patch:
+        raise ScimError(400, f"At most {limits.max_members_per_patch} members can change in one request; "
                              f"this one changes {len(added) + len(removed)}. Split it.", "invalidValue")
     for member_id in added:
         member = find_any(db, member_id)

@@ -40,6 +40,7 @@ class Limits:
     max_users_and_sps: int = 10000
     max_direct_memberships: int = 1500  # direct parent groups per principal
     max_nesting_depth: int = 10  # counted in edges
+    max_members_per_patch: int = 1000  # our decision (Databricks silent): clients must batch
     scim_page_size: int = 100
     scim_filter_nodes: int = 200
     uc_page_size: int = 1000
