@@ -70,6 +70,14 @@ def all_of_kind(db: sqlite3.Connection, kind: str) -> list[Principal]:
     return [_row_to_principal(r) for r in rows]
 
 
+def page_of_kind(db: sqlite3.Connection, kind: str, offset: int, limit: int) -> tuple[int, list[Principal]]:
+    """(total, one page) in creation order."""
+    total = db.execute("SELECT COUNT(*) FROM principals WHERE kind=?", (kind,)).fetchone()[0]
+    rows = db.execute("SELECT * FROM principals WHERE kind=? ORDER BY seq LIMIT ? OFFSET ?",
+                      (kind, limit, offset)).fetchall()
+    return total, [_row_to_principal(r) for r in rows]
+
+
 def by_key(db: sqlite3.Connection, kind: str, key: str) -> list[Principal]:
     rows = db.execute("SELECT * FROM principals WHERE kind=? AND key_lower=? ORDER BY seq",
                       (kind, key.lower())).fetchall()
