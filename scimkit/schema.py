@@ -1,0 +1,190 @@
+"""The snapshot tables: one documented schema that snapshots, findings, reports, notebooks and
+history depend on. `docs/snapshot-schema.md` is generated from this module
+(`python -m scimkit.schema`).
+
+Every row of every table carries `snapshot_time` (UTC), `account_id` and `schema_version`.
+Principals are keyed by natural key (userName, group displayName, service principal
+applicationId) with the SCIM id beside it; securables by `metastore_id`, `securable_type`,
+`full_name` (with `parent_full_name`).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+# Principal types as they appear in every table.
+USER, GROUP, SERVICE_PRINCIPAL, ACCOUNT_USERS, UNKNOWN = "USER", "GROUP", "SERVICE_PRINCIPAL", "ACCOUNT_USERS", "UNKNOWN"
+ACCOUNT_USERS_NAME = "account users"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # "string", "bool", "int64", "datetime64[ns, UTC]"
+    description: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in COMMON_COLUMNS] + [c.name for c in self.columns]
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return {c.name: c.dtype for c in COMMON_COLUMNS + self.columns}
+
+
+COMMON_COLUMNS = (
+    Column("snapshot_time", "datetime64[ns, UTC]", "when the snapshot was read (one value per snapshot)"),
+    Column("account_id", "string", "the Databricks account id"),
+    Column("schema_version", "int64", f"this schema's version ({SCHEMA_VERSION})"),
+)
+
+_PRINCIPAL_TYPE = "USER, GROUP, SERVICE_PRINCIPAL, ACCOUNT_USERS (the built-in `account users`) or UNKNOWN (no such principal)"
+
+TABLES: dict[str, Table] = {t.name: t for t in [
+    Table("users", "Account users.", (
+        Column("user_name", "string", "userName (email): the natural key"),
+        Column("user_id", "string", "SCIM id"),
+        Column("display_name", "string", "displayName", nullable=True),
+        Column("active", "bool", "false for a deactivated user"),
+        Column("external_id", "string", "externalId (set by identity-provider provisioning)", nullable=True),
+        Column("is_account_admin", "bool", "holds the account_admin role"),
+    ), ("user_name",)),
+    Table("service_principals", "Account service principals.", (
+        Column("application_id", "string", "applicationId: the natural key and the Unity Catalog principal name"),
+        Column("sp_id", "string", "SCIM id"),
+        Column("display_name", "string", "displayName", nullable=True),
+        Column("active", "bool", "false for a deactivated service principal"),
+        Column("external_id", "string", "externalId", nullable=True),
+        Column("is_account_admin", "bool", "holds the account_admin role"),
+    ), ("application_id",)),
+    Table("groups", "Account groups.", (
+        Column("group_name", "string", "displayName: the natural key and the Unity Catalog principal name"),
+        Column("group_id", "string", "SCIM id"),
+        Column("external_id", "string", "externalId: set when the identity provider syncs the group", nullable=True),
+        Column("direct_member_count", "int64", "number of direct members (users, service principals, groups)"),
+    ), ("group_name",)),
+    Table("admin_roles", "Account admins and workspace admins.", (
+        Column("principal_type", "string", _PRINCIPAL_TYPE),
+        Column("principal_name", "string", "natural key of the principal"),
+        Column("role", "string", "account_admin or workspace_admin"),
+        Column("workspace_id", "int64", "the workspace for workspace_admin; 0 for account_admin"),
+    ), ("principal_type", "principal_name", "role", "workspace_id")),
+    Table("memberships", "Direct group memberships (one row per group and direct member).", (
+        Column("group_name", "string", "the group"),
+        Column("member_type", "string", "USER, GROUP or SERVICE_PRINCIPAL"),
+        Column("member_name", "string", "natural key of the member"),
+        Column("group_id", "string", "SCIM id of the group"),
+        Column("member_id", "string", "SCIM id of the member"),
+    ), ("group_name", "member_type", "member_name")),
+    Table("transitive_memberships", "Every group a principal belongs to, directly or through nested groups.", (
+        Column("group_name", "string", "the (ancestor) group"),
+        Column("member_type", "string", "USER, GROUP or SERVICE_PRINCIPAL"),
+        Column("member_name", "string", "natural key of the member"),
+        Column("depth", "int64", "length of the shortest chain: 1 for a direct member"),
+        Column("via", "string", "the shortest chain of groups from the member's direct group up to `group_name`, "
+               "joined by ' > ' (equal to group_name when direct)"),
+        Column("path_count", "int64", "number of distinct membership paths from member to group"),
+    ), ("group_name", "member_type", "member_name")),
+    Table("workspaces", "Workspaces of the account.", (
+        Column("workspace_id", "int64", "workspace id"),
+        Column("workspace_name", "string", "workspace name"),
+        Column("deployment_name", "string", "deployment name (the URL prefix)", nullable=True),
+        Column("metastore_id", "string", "the Unity Catalog metastore assigned to it", nullable=True),
+        Column("status", "string", "workspace status", nullable=True),
+    ), ("workspace_id",)),
+    Table("workspace_assignments", "Workspace permission assignments (USER or ADMIN) per principal.", (
+        Column("workspace_id", "int64", "workspace id"),
+        Column("principal_type", "string", "USER, GROUP or SERVICE_PRINCIPAL"),
+        Column("principal_name", "string", "natural key of the principal"),
+        Column("principal_id", "string", "SCIM id of the principal"),
+        Column("permission", "string", "USER or ADMIN"),
+    ), ("workspace_id", "principal_type", "principal_name")),
+    Table("securables", "Unity Catalog securables with their owners.", (
+        Column("metastore_id", "string", "metastore id"),
+        Column("securable_type", "string", "METASTORE, CATALOG, SCHEMA, TABLE, VOLUME, FUNCTION, EXTERNAL_LOCATION or "
+               "STORAGE_CREDENTIAL"),
+        Column("full_name", "string", "full name (the metastore id for the metastore)"),
+        Column("parent_full_name", "string", "the catalog of a schema, the schema of a table, volume or function",
+               nullable=True),
+        Column("catalog_name", "string", "catalog part of the name", nullable=True),
+        Column("schema_name", "string", "schema part of the name", nullable=True),
+        Column("owner", "string", "owner principal name", nullable=True),
+        Column("owner_type", "string", _PRINCIPAL_TYPE),
+        Column("kind", "string", "catalog_type / table_type / volume_type where the API gives one", nullable=True),
+    ), ("metastore_id", "securable_type", "full_name")),
+    Table("grants", "Direct privilege grants as the permissions API returns them (no inheritance).", (
+        Column("metastore_id", "string", "metastore id"),
+        Column("securable_type", "string", "type of the securable the grant sits on"),
+        Column("full_name", "string", "full name of the securable the grant sits on"),
+        Column("principal", "string", "grantee principal name"),
+        Column("principal_type", "string", _PRINCIPAL_TYPE),
+        Column("privilege", "string", "UPPER_SNAKE privilege, e.g. USE_CATALOG"),
+    ), ("metastore_id", "securable_type", "full_name", "principal", "privilege")),
+    Table("effective_grants", "Grants expanded to every user, service principal and group that holds them "
+          "through group membership, at the securable where the grant sits (children inherit: see "
+          "`scimkit.access`).", (
+        Column("metastore_id", "string", "metastore id"),
+        Column("securable_type", "string", "type of the securable the grant sits on"),
+        Column("full_name", "string", "full name of the securable the grant sits on"),
+        Column("principal", "string", "the principal who holds the privilege"),
+        Column("principal_type", "string", "USER, GROUP or SERVICE_PRINCIPAL"),
+        Column("privilege", "string", "UPPER_SNAKE privilege"),
+        Column("granted_to", "string", "the grantee of the underlying grant (the principal itself, a group, or "
+               "`account users`)"),
+        Column("via", "string", "how principal reaches granted_to: '' when direct, the group chain joined by "
+               "' > ' (e.g. 'Analysts.NonProd' or 'Marketing > Employees'), or 'account users'"),
+    ), ("metastore_id", "securable_type", "full_name", "principal", "privilege", "granted_to")),
+    Table("completeness", "What could not be read, and why. Empty when the snapshot is complete.", (
+        Column("object_type", "string", "what was being read: group, securable, grants, workspace, ..."),
+        Column("object_name", "string", "which one"),
+        Column("operation", "string", "the SDK call that failed"),
+        Column("error", "string", "the error after retries"),
+    ), ("object_type", "object_name", "operation")),
+]}
+
+
+def render_markdown() -> str:
+    lines = [
+        "# Snapshot schema",
+        "",
+        f"Schema version {SCHEMA_VERSION}. Generated by `python -m scimkit.schema` from `scimkit/schema.py`.",
+        "",
+        "Every table has these columns first:",
+        "",
+        "| column | dtype | description |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{c.name}` | {c.dtype} | {c.description} |" for c in COMMON_COLUMNS]
+    lines += ["", "Storage: one layout, `ROOT/<table>/snapshot_time=<ISO time>/`, shared by snapshots, findings "
+              "and journals. Parquet locally; Delta tables through Spark on Databricks.", ""]
+    for table in TABLES.values():
+        lines += [f"## `{table.name}`", "", table.description, "",
+                  f"Key: ({', '.join(f'`{k}`' for k in table.key)})", "",
+                  "| column | dtype | nullable | description |", "| --- | --- | --- | --- |"]
+        lines += [f"| `{c.name}` | {c.dtype} | {'yes' if c.nullable else 'no'} | {c.description} |"
+                  for c in table.columns]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def doc_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "docs" / "snapshot-schema.md"
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else doc_path()
+    target.write_text(render_markdown())
+    print(f"wrote {target}")
