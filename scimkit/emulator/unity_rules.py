@@ -393,11 +393,12 @@ def set_owner(
     db: sqlite3.Connection, securable: Securable, owner: str, actor: str, comment: str | None = None
 ) -> Securable:
     principal = resolve_principal(db, owner)
-    if principal is None or principal.kind == "builtin":
-        raise not_found(
-            f"Could not find principal with name {owner}. An owner is a user (userName), "
-            "a group (displayName) or a service principal (applicationId).",
-            "PRINCIPAL_DOES_NOT_EXIST",
+    if principal is None:
+        raise unknown_principal(owner)
+    if principal.kind == "builtin":
+        raise bad_request(
+            f"'{ACCOUNT_USERS}' cannot own a securable: an owner is a user (userName), a group "
+            "(displayName) or a service principal (applicationId)."
         )
     doc = dict(securable.doc)
     doc["updated_at"] = int(time.time() * 1000)

@@ -591,6 +591,8 @@ def test_owner_change_is_seen_from_the_other_workspace_of_the_metastore(w1, w2) 
 def test_owner_must_exist(w1) -> None:
     with pytest.raises(errors.NotFound):
         w1.catalogs.update("datalake", owner="nobody@company.com")
+    with pytest.raises(errors.BadRequest):
+        w1.schemas.update("datalake.finance", owner="account users")
     assert w1.catalogs.get("datalake").owner == "DataEngineers.Prod"
 
 
