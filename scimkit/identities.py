@@ -1,0 +1,451 @@
+"""Users, groups, service principals, memberships and workspace assignment: read the whole
+account cheaply and completely, and change it idempotently.
+
+Reads use the cheapest requests the API allows: lists ask only for the attributes we keep (lists
+carry no members, and account users carry no groups), then one GET per group for its members,
+concurrently under the `scim-get` limit. Every failed read is recorded, never skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from databricks.sdk.errors import NotFound, PermissionDenied, ResourceConflict
+from databricks.sdk.service import iam
+
+from .connect import Account
+from .errors import ConflictError, InvalidInput, ManagedByIdentityProvider, UnknownPrincipal
+from .parallel import ReadFailure, describe_error, run_concurrently
+from .schema import GROUP, SERVICE_PRINCIPAL, USER
+
+PAGE_SIZE = 100  # the server's SCIM page size: one token per page
+MAX_MEMBERS_PER_PATCH = 100  # member changes per PATCH; more are split into several PATCHes
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+REF_TYPES = {"Users": USER, "Groups": GROUP, "ServicePrincipals": SERVICE_PRINCIPAL}
+PATCH_SCHEMAS = [iam.PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP]
+
+
+# -- records -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserRecord:
+    user_id: str
+    user_name: str
+    display_name: str | None
+    active: bool
+    external_id: str | None
+    roles: tuple[str, ...] = ()
+
+    @property
+    def is_account_admin(self) -> bool:
+        return "account_admin" in self.roles
+
+
+@dataclass(frozen=True)
+class ServicePrincipalRecord:
+    sp_id: str
+    application_id: str
+    display_name: str | None
+    active: bool
+    external_id: str | None
+    roles: tuple[str, ...] = ()
+
+    @property
+    def is_account_admin(self) -> bool:
+        return "account_admin" in self.roles
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    member_id: str
+    member_type: str  # USER | GROUP | SERVICE_PRINCIPAL
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    group_id: str
+    group_name: str
+    external_id: str | None
+    members: tuple[MemberRef, ...] = ()
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkspaceRecord:
+    workspace_id: int
+    workspace_name: str
+    deployment_name: str | None
+    status: str | None
+
+
+@dataclass(frozen=True)
+class AssignmentRecord:
+    workspace_id: int
+    principal_id: str
+    principal_type: str
+    principal_name: str
+    permissions: tuple[str, ...]
+
+
+@dataclass
+class IdentityRead:
+    """Everything read about identities, and what could not be read."""
+
+    users: list[UserRecord] = field(default_factory=list)
+    service_principals: list[ServicePrincipalRecord] = field(default_factory=list)
+    groups: list[GroupRecord] = field(default_factory=list)
+    workspaces: list[WorkspaceRecord] = field(default_factory=list)
+    assignments: list[AssignmentRecord] = field(default_factory=list)
+    failures: list[ReadFailure] = field(default_factory=list)
+
+    def name_of(self, member: MemberRef) -> str | None:
+        """The natural key of a member id (userName, group displayName, SP applicationId)."""
+        return self._names().get(member.member_id)
+
+    def _names(self) -> dict[str, str]:
+        cache = getattr(self, "_name_cache", None)
+        if cache is None:
+            cache = {u.user_id: u.user_name for u in self.users}
+            cache.update({s.sp_id: s.application_id for s in self.service_principals})
+            cache.update({g.group_id: g.group_name for g in self.groups})
+            self._name_cache = cache
+        return cache
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def _paged(account: Account, pages: Iterable[Any]) -> Iterator[Any]:
+    """Take a `scim-list` token before each page the SDK fetches. The SDK always ends with one
+    more request that comes back empty, so the first page takes two tokens (the second stands for
+    that last request; a list that is a multiple of the page size spends one token too many)."""
+    account.limits.acquire("scim-list")
+    account.limits.acquire("scim-list")
+    for index, item in enumerate(pages, start=1):
+        yield item
+        if index % PAGE_SIZE == 0:
+            account.limits.acquire("scim-list")
+
+
+def _roles(values: Any) -> tuple[str, ...]:
+    return tuple(sorted(r.value for r in values or [] if r.value))
+
+
+def list_users(account: Account) -> list[UserRecord]:
+    pages = account.a.users.list(attributes="id,userName,displayName,active,externalId,roles", count=PAGE_SIZE)
+    return [UserRecord(u.id, u.user_name, u.display_name, u.active is not False, u.external_id, _roles(u.roles))
+            for u in _paged(account, pages)]
+
+
+def list_service_principals(account: Account) -> list[ServicePrincipalRecord]:
+    pages = account.a.service_principals.list(attributes="id,applicationId,displayName,active,externalId,roles",
+                                              count=PAGE_SIZE)
+    return [ServicePrincipalRecord(s.id, s.application_id, s.display_name, s.active is not False, s.external_id,
+                                   _roles(s.roles)) for s in _paged(account, pages)]
+
+
+def list_groups(account: Account) -> list[GroupRecord]:
+    """Groups without members (the list never has them); see `read_members`."""
+    pages = account.a.groups.list(attributes="id,displayName,externalId,roles", count=PAGE_SIZE)
+    return [GroupRecord(g.id, g.display_name, g.external_id, (), _roles(g.roles)) for g in _paged(account, pages)]
+
+
+def _member_refs(group: iam.Group) -> tuple[MemberRef, ...]:
+    refs = []
+    for member in group.members or []:
+        kind = REF_TYPES.get((member.ref or "").split("/", 1)[0], "")
+        refs.append(MemberRef(member.value, kind, member.display))
+    return tuple(refs)
+
+
+def read_members(account: Account, groups: list[GroupRecord], workers: int = 8,
+                 progress: bool = True) -> tuple[list[GroupRecord], list[ReadFailure]]:
+    """One GET per group, concurrently; groups whose GET failed keep no members and are reported."""
+    outcome = run_concurrently(
+        groups, lambda g: account.a.groups.get(g.group_id), limits=account.limits, rate_class="scim-get",
+        object_type="group", name=lambda g: g.group_name, operation="a.groups.get", workers=workers,
+        desc="group members", progress=progress)
+    fetched = {g.group_id: got for g, got in outcome.results}
+    out = []
+    for group in groups:
+        got = fetched.get(group.group_id)
+        out.append(GroupRecord(group.group_id, group.group_name, group.external_id,
+                               _member_refs(got) if got else (), group.roles))
+    return out, outcome.failures
+
+
+def list_workspaces(account: Account) -> list[WorkspaceRecord]:
+    account.limits.acquire("account-read")
+    return [WorkspaceRecord(int(ws.workspace_id), ws.workspace_name or str(ws.workspace_id), ws.deployment_name,
+                            ws.workspace_status.value if ws.workspace_status else None)
+            for ws in account.a.workspaces.list()]
+
+
+def _principal_of(p: iam.PrincipalOutput) -> tuple[str, str]:
+    if p.user_name:
+        return USER, p.user_name
+    if p.group_name:
+        return GROUP, p.group_name
+    return SERVICE_PRINCIPAL, p.service_principal_name or str(p.principal_id)
+
+
+def read_assignments(account: Account, workspaces: list[WorkspaceRecord], workers: int = 4,
+                     progress: bool = True) -> tuple[list[AssignmentRecord], list[ReadFailure]]:
+    outcome = run_concurrently(
+        workspaces, lambda ws: account.a.workspace_assignment.list(workspace_id=ws.workspace_id),
+        limits=account.limits, rate_class="account-read", object_type="workspace",
+        name=lambda ws: str(ws.workspace_id), operation="a.workspace_assignment.list", workers=workers,
+        desc="workspace assignments", progress=progress)
+    records = []
+    for ws, assignments in outcome.results:
+        for item in assignments or []:
+            if item.principal is None:
+                continue
+            kind, name = _principal_of(item.principal)
+            records.append(AssignmentRecord(ws.workspace_id, str(item.principal.principal_id), kind, name,
+                                            tuple(sorted(p.value for p in item.permissions or []))))
+    return records, outcome.failures
+
+
+def read_identities(account: Account, workers: int = 8, progress: bool = True) -> IdentityRead:
+    """Read every user, service principal, group (with members), workspace and assignment."""
+    read = IdentityRead()
+    for object_type, operation, reader, target in (
+        ("users", "a.users.list", list_users, "users"),
+        ("service_principals", "a.service_principals.list", list_service_principals, "service_principals"),
+        ("groups", "a.groups.list", list_groups, "groups"),
+        ("workspaces", "a.workspaces.list", list_workspaces, "workspaces"),
+    ):
+        try:
+            setattr(read, target, reader(account))
+        except Exception as exc:  # noqa: BLE001 - recorded as incomplete
+            read.failures.append(ReadFailure(object_type, "*", operation, describe_error(exc)))
+    read.groups, failures = read_members(account, read.groups, workers, progress)
+    read.failures += failures
+    read.assignments, failures = read_assignments(account, read.workspaces, min(workers, 4), progress)
+    read.failures += failures
+    return read
+
+
+# -- looking up one principal ------------------------------------------------------------------------
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def find_user(account: Account, user_name: str) -> iam.User | None:
+    account.limits.acquire("scim-list")
+    found = list(account.a.users.list(filter=f"userName eq {_quote(user_name)}", count=PAGE_SIZE))
+    return found[0] if found else None
+
+
+def find_group(account: Account, group_name: str) -> iam.Group | None:
+    account.limits.acquire("scim-list")
+    found = list(account.a.groups.list(filter=f"displayName eq {_quote(group_name)}",
+                                       attributes="id,displayName,externalId", count=PAGE_SIZE))
+    return found[0] if found else None
+
+
+def find_service_principal(account: Account, name_or_application_id: str) -> iam.ServicePrincipal | None:
+    account.limits.acquire("scim-list")
+    key = "applicationId" if re.fullmatch(r"[0-9a-fA-F-]{36}", name_or_application_id) else "displayName"
+    found = list(account.a.service_principals.list(filter=f"{key} eq {_quote(name_or_application_id)}",
+                                                   count=PAGE_SIZE))
+    return found[0] if found else None
+
+
+def resolve_member(account: Account, name: str) -> tuple[str, str]:
+    """(SCIM id, type) of a user email, group name or service principal (name or application id)."""
+    if "@" in name:
+        user = find_user(account, name)
+        if user is not None:
+            return user.id, USER
+    group = find_group(account, name)
+    if group is not None:
+        return group.id, GROUP
+    sp = find_service_principal(account, name)
+    if sp is not None:
+        return sp.id, SERVICE_PRINCIPAL
+    raise UnknownPrincipal(f"No user, group or service principal named '{name}' in account {account.account_id}.",
+                           field="member", value=name, fix="create it first, or correct the name")
+
+
+def validate_email(user_name: str) -> None:
+    if not isinstance(user_name, str) or not EMAIL.match(user_name):
+        raise InvalidInput(f"'{user_name}' is not a valid email address for a user name.", field="user_name",
+                           value=user_name, fix="use the person's work email, e.g. alex@company.com")
+
+
+# -- changes ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """What one operation did; `changed` is False when the account already matched."""
+
+    action: str
+    target: str
+    detail: str
+    changed: bool
+
+
+def _idp_guard(exc: PermissionDenied, group_name: str) -> ManagedByIdentityProvider:
+    return ManagedByIdentityProvider(
+        f"Group '{group_name}' is managed by the identity provider (SCIM provisioning), so Databricks refused the "
+        f"change ({exc}). Make this change in the identity provider (Entra ID or Okta); it will sync.")
+
+
+def ensure_user(account: Account, user_name: str, display_name: str | None = None) -> tuple[iam.User, Change]:
+    """Create the user unless it exists. A 409 is resolved by looking it up by userName."""
+    validate_email(user_name)
+    existing = find_user(account, user_name)
+    if existing is None:
+        account.limits.acquire("scim-write")
+        try:
+            created = account.a.users.create(user_name=user_name, display_name=display_name)
+            return created, Change("create_user", user_name, f"created with id {created.id}", True)
+        except ResourceConflict:
+            existing = find_user(account, user_name)
+            if existing is None:
+                raise
+    if display_name and existing.display_name and existing.display_name != display_name:
+        raise ConflictError(f"User {user_name} exists with display name '{existing.display_name}', not the requested "
+                            f"'{display_name}'. Use the existing name or rename the user first.")
+    return existing, Change("create_user", user_name, f"exists with id {existing.id}", False)
+
+
+def ensure_group(account: Account, group_name: str, external_id: str | None = None) -> tuple[iam.Group, Change]:
+    if not group_name or not group_name.strip():
+        raise InvalidInput("A group needs a name.", field="group_name", value=group_name, fix="give a display name")
+    existing = find_group(account, group_name)
+    if existing is None:
+        account.limits.acquire("scim-write")
+        try:
+            created = account.a.groups.create(display_name=group_name, external_id=external_id)
+            return created, Change("create_group", group_name, f"created with id {created.id}", True)
+        except ResourceConflict:
+            existing = find_group(account, group_name)
+            if existing is None:
+                raise
+    if external_id and existing.external_id and existing.external_id != external_id:
+        raise ConflictError(f"Group {group_name} exists with externalId '{existing.external_id}', not the requested "
+                            f"'{external_id}'.")
+    return existing, Change("create_group", group_name, f"exists with id {existing.id}", False)
+
+
+def ensure_service_principal(account: Account, display_name: str,
+                             application_id: str | None = None) -> tuple[iam.ServicePrincipal, Change]:
+    existing = find_service_principal(account, application_id or display_name)
+    if existing is None:
+        account.limits.acquire("scim-write")
+        try:
+            created = account.a.service_principals.create(display_name=display_name, application_id=application_id)
+            return created, Change("create_service_principal", display_name,
+                                   f"created with application id {created.application_id}", True)
+        except ResourceConflict:
+            existing = find_service_principal(account, application_id or display_name)
+            if existing is None:
+                raise
+    if existing.display_name != display_name:
+        raise ConflictError(f"Service principal {existing.application_id} exists as '{existing.display_name}', not "
+                            f"the requested '{display_name}'.")
+    return existing, Change("create_service_principal", display_name, f"exists ({existing.application_id})", False)
+
+
+def _group_members(account: Account, group_name: str) -> tuple[iam.Group, set[str]]:
+    group = find_group(account, group_name)
+    if group is None:
+        raise UnknownPrincipal(f"Group '{group_name}' does not exist in account {account.account_id}.",
+                               field="group", value=group_name, fix="create the group first, or correct its name")
+    account.limits.acquire("scim-get")
+    full = account.a.groups.get(group.id)
+    return full, {m.value for m in full.members or [] if m.value}
+
+
+def _patch_members(account: Account, group: iam.Group, op: iam.PatchOp, ids: list[str]) -> None:
+    for start in range(0, len(ids), MAX_MEMBERS_PER_PATCH):
+        chunk = ids[start:start + MAX_MEMBERS_PER_PATCH]
+        if op == iam.PatchOp.ADD:
+            operations = [iam.Patch(op=op, path="members", value=[{"value": i} for i in chunk])]
+        else:
+            operations = [iam.Patch(op=op, path=f'members[value eq "{i}"]') for i in chunk]
+        account.limits.acquire("scim-patch")
+        try:
+            account.a.groups.patch(group.id, operations=operations, schemas=PATCH_SCHEMAS)
+        except PermissionDenied as exc:
+            raise _idp_guard(exc, group.display_name or group.id) from exc
+
+
+def add_members(account: Account, group_name: str, members: Iterable[str]) -> Change:
+    """Add members (emails, group names, SP names or application ids) in as few PATCHes as the
+    limit allows; members already present are skipped. Every name is resolved before any write."""
+    group, current = _group_members(account, group_name)
+    resolved = [(name, resolve_member(account, name)) for name in dict.fromkeys(members)]
+    missing = [(name, member_id) for name, (member_id, _kind) in resolved if member_id not in current]
+    if missing:
+        _patch_members(account, group, iam.PatchOp.ADD, [member_id for _, member_id in missing])
+    names = ", ".join(name for name, _ in missing)
+    return Change("add_members", group_name, f"added {names}" if missing else "all already members", bool(missing))
+
+
+def remove_members(account: Account, group_name: str, members: Iterable[str]) -> Change:
+    group, current = _group_members(account, group_name)
+    resolved = [(name, resolve_member(account, name)) for name in dict.fromkeys(members)]
+    present = [(name, member_id) for name, (member_id, _kind) in resolved if member_id in current]
+    if present:
+        _patch_members(account, group, iam.PatchOp.REMOVE, [member_id for _, member_id in present])
+    names = ", ".join(name for name, _ in present)
+    return Change("remove_members", group_name, f"removed {names}" if present else "none were members", bool(present))
+
+
+def set_user_active(account: Account, user_name: str, active: bool) -> Change:
+    """Deactivate or reactivate. The value goes as the string "true"/"false": the SDK drops a
+    boolean False from a PATCH (`Patch.as_dict` skips falsy values)."""
+    user = find_user(account, user_name)
+    if user is None:
+        raise UnknownPrincipal(f"User '{user_name}' does not exist in account {account.account_id}.",
+                               field="user_name", value=user_name, fix="check the email")
+    action = "reactivate_user" if active else "deactivate_user"
+    if (user.active is not False) == active:
+        return Change(action, user_name, "already " + ("active" if active else "deactivated"), False)
+    account.limits.acquire("scim-patch")
+    account.a.users.patch(user.id, operations=[
+        iam.Patch(op=iam.PatchOp.REPLACE, path="active", value="true" if active else "false")], schemas=PATCH_SCHEMAS)
+    return Change(action, user_name, "active" if active else "deactivated", True)
+
+
+def deactivate_user(account: Account, user_name: str) -> Change:
+    return set_user_active(account, user_name, False)
+
+
+def reactivate_user(account: Account, user_name: str) -> Change:
+    return set_user_active(account, user_name, True)
+
+
+def assign_to_workspace(account: Account, workspace_id: int, principal: str, permission: str = "USER") -> Change:
+    """Give a principal USER or ADMIN on a workspace; no request when it already has exactly that."""
+    if permission not in ("USER", "ADMIN"):
+        raise InvalidInput(f"Workspace permission '{permission}' is not valid.", field="permission",
+                           value=permission, fix="use USER or ADMIN")
+    principal_id, _kind = resolve_member(account, principal)
+    account.limits.acquire("account-read")
+    current = {str(x.principal.principal_id): tuple(p.value for p in x.permissions or [])
+               for x in account.a.workspace_assignment.list(workspace_id=workspace_id) if x.principal}
+    if current.get(principal_id) == (permission,):
+        return Change("assign_workspace", f"{principal} on {workspace_id}", f"already {permission}", False)
+    account.limits.acquire("scim-write")
+    account.a.workspace_assignment.update(workspace_id=workspace_id, principal_id=int(principal_id),
+                                          permissions=[iam.WorkspacePermission(permission)])
+    return Change("assign_workspace", f"{principal} on {workspace_id}", permission, True)
+
+
+def unassign_from_workspace(account: Account, workspace_id: int, principal: str) -> Change:
+    principal_id, _kind = resolve_member(account, principal)
+    account.limits.acquire("scim-write")
+    try:
+        account.a.workspace_assignment.delete(workspace_id=workspace_id, principal_id=int(principal_id))
+    except NotFound:
+        return Change("unassign_workspace", f"{principal} on {workspace_id}", "was not assigned", False)
+    return Change("unassign_workspace", f"{principal} on {workspace_id}", "removed", True)

@@ -1,0 +1,85 @@
+"""How connect() resolves an account, and that it never shows a secret or falls back silently."""
+
+from __future__ import annotations
+
+import pytest
+
+from scimkit.connect import HOW_TO_CONFIGURE, connect
+from scimkit.errors import ConfigurationError
+
+
+def test_nothing_configured_is_an_error_that_lists_the_ways() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        connect()
+    message = str(caught.value)
+    assert message == HOW_TO_CONFIGURE
+    for way in ("arguments", "secret scope", "DATABRICKS_ACCOUNT_ID", "~/.databrickscfg", "connect(emulator=True)"):
+        assert way in message
+
+
+def test_explicit_arguments_need_host_and_account_id() -> None:
+    with pytest.raises(ConfigurationError, match="needs host"):
+        connect(account_id="abc", token="dapi-secret-value")
+
+
+def test_explicit_arguments_build_an_account_client_without_showing_the_token() -> None:
+    account = connect(host="http://127.0.0.1:9", account_id="acc-1", token="dapi-secret-value",
+                      retry_timeout_seconds=1)
+    assert account.source == "arguments" and account.account_id == "acc-1"
+    assert "dapi-secret-value" not in repr(account)
+    assert "dapi-secret-value" not in repr(account.a.config)
+
+
+def test_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
+    monkeypatch.setenv("DATABRICKS_ACCOUNT_ID", "acc-env")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-env-secret")
+    account = connect(retry_timeout_seconds=1)
+    assert (account.source, account.account_id) == ("environment", "acc-env")
+
+
+def test_environment_without_account_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-env-secret")
+    with pytest.raises(ConfigurationError, match="no account_id") as caught:
+        connect(retry_timeout_seconds=1)
+    assert "dapi-env-secret" not in str(caught.value)
+
+
+def test_profile_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+    config = tmp_path / "databrickscfg"
+    config.write_text("[acct]\nhost = http://127.0.0.1:9\naccount_id = acc-profile\ntoken = dapi-profile-secret\n")
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
+    account = connect(profile="acct", retry_timeout_seconds=1)
+    assert (account.source, account.account_id) == ("profile", "acc-profile")
+    with pytest.raises(ConfigurationError):
+        connect(profile="missing", retry_timeout_seconds=1)
+
+
+def test_notebook_without_account_secrets_says_which_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    module = sys.modules["scimkit.connect"]
+
+    class Secrets:
+        def get(self, scope: str, key: str) -> str:
+            raise KeyError(key)
+
+    class FakeWorkspaceClient:
+        dbutils = type("D", (), {"secrets": Secrets()})()
+
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
+    monkeypatch.setattr(module, "WorkspaceClient", FakeWorkspaceClient)
+    with pytest.raises(ConfigurationError, match="secret scope 'scimkit'.*account_host, account_id, client_id"):
+        connect()
+
+
+def test_emulator_only_when_asked() -> None:
+    account = connect(emulator=True, emulator_options={"seed_dir": None})
+    try:
+        assert account.source == "emulator"
+        assert account.workspace_ids == [7000000000000001]
+        assert account.workspace(7000000000000001).get_workspace_id() == 7000000000000001
+        assert "dapi" not in repr(account)
+    finally:
+        account.close()
