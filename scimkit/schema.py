@@ -13,6 +13,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 
@@ -188,3 +192,33 @@ if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else doc_path()
     target.write_text(render_markdown())
     print(f"wrote {target}")
+
+
+def coerce(table: str, frame: "pd.DataFrame") -> "pd.DataFrame":
+    """Put a table's columns in schema order with schema dtypes (strings as object, None for null)."""
+    import pandas as pd
+
+    spec = TABLES[table]
+    out = pd.DataFrame({name: frame[name] if name in frame.columns else pd.Series([], dtype=object)
+                        for name in spec.column_names})
+    for name, dtype in spec.dtypes.items():
+        if dtype == "string":
+            out[name] = out[name].astype(object).where(out[name].notna(), None)
+        elif dtype == "datetime64[ns, UTC]":
+            out[name] = pd.to_datetime(out[name], utc=True).astype("datetime64[ns, UTC]")
+        else:
+            out[name] = out[name].astype(dtype)
+    return out.reset_index(drop=True)
+
+
+def to_frame(table: str, rows: "list[dict[str, object]]", snapshot_time: "pd.Timestamp", account_id: str) -> "pd.DataFrame":
+    """Rows (dicts keyed by the table's own columns) -> a schema-conformant DataFrame."""
+    import pandas as pd
+
+    spec = TABLES[table]
+    own = [c.name for c in spec.columns]
+    frame = pd.DataFrame(rows, columns=own) if rows else pd.DataFrame({c: pd.Series([], dtype=object) for c in own})
+    frame.insert(0, "schema_version", SCHEMA_VERSION)
+    frame.insert(0, "account_id", account_id)
+    frame.insert(0, "snapshot_time", pd.Timestamp(snapshot_time))
+    return coerce(table, frame)
