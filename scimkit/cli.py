@@ -33,10 +33,44 @@ def _emulator_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connect(args: argparse.Namespace):  # noqa: ANN202 - an Account
+    """The account named by the connection flags; tokens come only from the environment or profiles."""
+    from .connect import connect
+
+    if args.emulator:
+        return connect(emulator=True, rate_scale=args.rate_scale)
+    return connect(host=args.host, account_id=args.account_id, profile=args.profile, rate_scale=args.rate_scale)
+
+
+def _add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("account", "which account to read (credentials come from the environment "
+                                      "or a ~/.databrickscfg profile, never from flags)")
+    group.add_argument("--emulator", action="store_true", help="use the embedded emulator seeded from sample_data/")
+    group.add_argument("--profile", help="a ~/.databrickscfg profile with host, account_id and credentials")
+    group.add_argument("--host", help="the accounts host, e.g. https://accounts.cloud.databricks.com")
+    group.add_argument("--account-id", help="the Databricks account id")
+    group.add_argument("--rate-scale", type=float, default=1.0, help="scale the client-side rate limits")
+    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
 def _summary_command(args: argparse.Namespace) -> int:
     from .summary import account_summary
 
-    print(account_summary(emulator=args.emulator))
+    print(account_summary(_connect(args)))
+    return 0
+
+
+def _snapshot_command(args: argparse.Namespace) -> int:
+    from .snapshot import snapshot
+
+    account = _connect(args)
+    snap = snapshot(account, progress=not args.no_progress)
+    path = snap.save(args.out)
+    print(f"snapshot of account {snap.account_id} at {snap.snapshot_time.isoformat()} written under {path}")
+    print(snap.summary().to_string(index=False))
+    if not snap.is_complete:
+        print(f"INCOMPLETE: {len(snap.completeness)} reads failed; see the completeness table", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -69,9 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     emu.set_defaults(func=_emulator_command)
 
     summary = commands.add_parser("summary", help="print a summary of the account (users, groups, workspaces)")
-    summary.add_argument("--emulator", action="store_true",
-                         help="use the embedded emulator seeded from sample_data/")
+    _add_connection_flags(summary)
     summary.set_defaults(func=_summary_command)
+
+    snap = commands.add_parser("snapshot", help="read the account and write a snapshot (Parquet tables)")
+    snap.add_argument("--out", required=True, metavar="ROOT", help="root folder: ROOT/<table>/snapshot_time=.../")
+    _add_connection_flags(snap)
+    snap.set_defaults(func=_snapshot_command)
     return parser
 
 
@@ -79,7 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
+    from .errors import ScimkitError
+
+    try:
+        return int(args.func(args) or 0)
+    except ScimkitError as exc:
+        print(f"scimkit: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,8 +6,8 @@ from __future__ import annotations
 from .connect import Account, connect
 
 
-def account_summary(account: Account | None = None, emulator: bool = False) -> str:
-    account = account or connect(emulator=emulator)
+def account_summary(account: Account | None = None) -> str:
+    account = account or connect()
     a = account.a
     users = list(a.users.list(attributes="id,userName,active,roles"))
     groups = list(a.groups.list(attributes="id,displayName"))
