@@ -1,0 +1,642 @@
+"""Snapshot storage and diff, independent of how a snapshot is read.
+
+Layout (one for snapshots, findings and journals)::
+
+    ROOT/<table>/snapshot_time=2026-11-29T03-41-00Z/part-0.parquet
+
+`save_tables` / `load_tables` / `list_snapshot_times` take a folder (local Parquet through
+pyarrow, the default) or a backend: `ParquetBackend(root)`, `SparkBackend(spark, "main.scimkit")`
+(Delta tables partitioned by `snapshot_time`, on Databricks) or `DeltaLakeBackend(root)` (the
+`deltalake` package, when installed). Tables named in `scimkit.schema` come back with exactly the
+schema's dtypes; other tables (findings, journals) as stored.
+
+`diff(old, new)` lists what changed between two snapshots, one row per change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConflictError, InvalidInput
+from .schema import TABLES
+
+__all__ = [
+    "Backend",
+    "DeltaLakeBackend",
+    "ParquetBackend",
+    "SparkBackend",
+    "CHANGE_KINDS",
+    "conform",
+    "diff",
+    "empty_table",
+    "list_snapshot_times",
+    "load_tables",
+    "partition_name",
+    "save_tables",
+]
+
+PART_FILE = "part-0.parquet"
+_PARTITION = re.compile(r"^snapshot_time=(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(\.\d+)?Z$")
+
+# -- dtypes --------------------------------------------------------------------------------------
+
+
+def _cast(series: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "string":
+        return series if series.dtype == "string" else series.astype("string")
+    if dtype == "datetime64[ns, UTC]":
+        if str(series.dtype) == dtype:
+            return series
+        if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
+            out = series if isinstance(series.dtype, pd.DatetimeTZDtype) else series.dt.tz_localize("UTC")
+        else:
+            out = pd.to_datetime(series, utc=True)
+        return out.dt.tz_convert("UTC").astype(dtype)
+    if dtype == "bool":
+        if series.dtype == bool:
+            return series
+        if series.isna().any():
+            raise InvalidInput(
+                f"Column {series.name!r} has missing values but is a non-nullable bool.",
+                field=str(series.name),
+                fix="fill the missing values before saving",
+            )
+        return series.astype(bool)
+    return series if series.dtype == dtype else series.astype(dtype)
+
+
+def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """`df` with the columns and dtypes `scimkit.schema` gives `table`, in the schema's order, and
+    a fresh RangeIndex. Extra columns are kept after the schema's. Tables the schema does not name
+    are returned unchanged (with a RangeIndex)."""
+    spec = TABLES.get(table)
+    if spec is None:
+        return df.reset_index(drop=True)
+    missing = [c for c in spec.column_names if c not in df.columns]
+    if missing:
+        raise InvalidInput(
+            f"Table {table!r} lacks column(s) {', '.join(missing)}.",
+            field=table,
+            fix="build the frame with every column listed in scimkit.schema",
+        )
+    data = {name: _cast(df[name], dtype).reset_index(drop=True) for name, dtype in spec.dtypes.items()}
+    extra = {c: df[c].reset_index(drop=True) for c in df.columns if c not in spec.dtypes}
+    return pd.DataFrame({**data, **extra}, index=pd.RangeIndex(len(df)))
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty frame with `table`'s columns and dtypes."""
+    spec = TABLES[table]
+    return pd.DataFrame(
+        {name: pd.Series([], dtype=dtype) for name, dtype in spec.dtypes.items()}, index=pd.RangeIndex(0)
+    )
+
+
+# -- snapshot times ------------------------------------------------------------------------------
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    if isinstance(value, str):
+        m = _PARTITION.match(value if value.startswith("snapshot_time=") else f"snapshot_time={value}")
+        if m:
+            value = f"{m.group(1)}T{m.group(2)}:{m.group(3)}:{m.group(4)}{m.group(5) or ''}Z"
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"Not a snapshot time: {value!r}.",
+            field="snapshot_time",
+            fix="give an ISO 8601 time, a datetime or a pandas Timestamp",
+        ) from exc
+    if ts is pd.NaT:
+        raise InvalidInput("The snapshot time is missing.", field="snapshot_time", fix="give a time")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def partition_name(snapshot_time: Any) -> str:
+    """`snapshot_time=2026-11-29T03-41-00Z`: ISO 8601 in UTC with ':' replaced (Windows-safe);
+    fractional seconds only when present."""
+    ts = _utc(snapshot_time)
+    text = ts.strftime("%Y-%m-%dT%H-%M-%S")
+    frac = ts.microsecond * 1000 + ts.nanosecond
+    if frac:
+        text += ("." + f"{frac:09d}").rstrip("0")
+    return f"snapshot_time={text}Z"
+
+
+def _times_of(df: pd.DataFrame) -> pd.Timestamp | None:
+    if "snapshot_time" not in df.columns or df.empty:
+        return None
+    values = pd.to_datetime(df["snapshot_time"], utc=True).dropna().unique()
+    if len(values) > 1:
+        raise InvalidInput(
+            "A table holds more than one snapshot_time.",
+            field="snapshot_time",
+            fix="save one snapshot at a time",
+        )
+    return _utc(values[0]) if len(values) else None
+
+
+# -- backends ------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Where snapshot tables live. One partition per (table, snapshot_time)."""
+
+    def write(self, table: str, df: pd.DataFrame, snapshot_time: pd.Timestamp) -> None: ...
+
+    def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None: ...
+
+    def tables(self) -> list[str]: ...
+
+    def snapshot_times(self, table: str) -> list[pd.Timestamp]: ...
+
+
+class ParquetBackend:
+    """Local (or mounted) Parquet files, `ROOT/<table>/snapshot_time=.../part-0.parquet`."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def path(self, table: str, snapshot_time: pd.Timestamp) -> Path:
+        return self.root / table / partition_name(snapshot_time) / PART_FILE
+
+    def write(self, table: str, df: pd.DataFrame, snapshot_time: pd.Timestamp) -> None:
+        target = self.path(table, snapshot_time)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        df.to_parquet(tmp, engine="pyarrow", index=False)
+        os.replace(tmp, target)  # a reader never sees half a file
+
+    def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
+        target = self.path(table, snapshot_time)
+        if not target.exists():
+            return None
+        return pd.read_parquet(target, engine="pyarrow")
+
+    def tables(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob(f"snapshot_time=*/{PART_FILE}"))
+        )
+
+    def snapshot_times(self, table: str) -> list[pd.Timestamp]:
+        folder = self.root / table
+        if not folder.is_dir():
+            return []
+        return sorted(
+            _utc(p.parent.name)
+            for p in folder.glob(f"snapshot_time=*/{PART_FILE}")
+            if _PARTITION.match(p.parent.name)
+        )
+
+
+_SPARK_TYPES = {"string": "STRING", "bool": "BOOLEAN", "int64": "BIGINT", "datetime64[ns, UTC]": "TIMESTAMP"}
+
+
+def _spark_literal(ts: pd.Timestamp) -> str:
+    return "TIMESTAMP '" + ts.strftime("%Y-%m-%d %H:%M:%S.%f") + "Z'"
+
+
+class SparkBackend:
+    """Delta tables `<catalog_schema>.<table>` partitioned by `snapshot_time`, through a Spark
+    session (a Databricks notebook or job). Saving a snapshot time that a table already holds is
+    refused (ConflictError): partitions are written once, by append."""
+
+    def __init__(self, spark: Any, catalog_schema: str) -> None:
+        self.spark = spark
+        self.catalog_schema = catalog_schema.strip().strip(".")
+
+    def name(self, table: str) -> str:
+        return f"{self.catalog_schema}.{table}"
+
+    def _exists(self, table: str) -> bool:
+        return bool(self.spark.catalog.tableExists(self.name(table)))
+
+    def write(self, table: str, df: pd.DataFrame, snapshot_time: pd.Timestamp) -> None:
+        where = f"snapshot_time = {_spark_literal(snapshot_time)}"
+        if self._exists(table) and self.spark.table(self.name(table)).where(where).limit(1).count():
+            raise ConflictError(
+                f"{self.name(table)} already holds snapshot {snapshot_time.isoformat()}; "
+                "delete that partition first to save it again."
+            )
+        pdf = df.copy()
+        for column in pdf.columns:  # Spark takes None for missing strings, not pd.NA
+            if pdf[column].dtype == "string":
+                pdf[column] = pdf[column].astype(object).where(pdf[column].notna(), None)
+        spec = TABLES.get(table)
+        schema = None
+        if spec is not None:
+            schema = ", ".join(f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in spec.dtypes.items())
+            schema += "".join(f", `{c}` STRING" for c in pdf.columns if c not in spec.dtypes)
+        sdf = self.spark.createDataFrame(pdf, schema=schema) if schema else self.spark.createDataFrame(pdf)
+        sdf.write.format("delta").mode("append").partitionBy("snapshot_time").saveAsTable(self.name(table))
+
+    def _to_utc(self, pdf: pd.DataFrame) -> pd.DataFrame:
+        # toPandas() gives naive timestamps in the session time zone.
+        column = pdf.get("snapshot_time")
+        if column is not None and not isinstance(column.dtype, pd.DatetimeTZDtype):
+            tz = self.spark.conf.get("spark.sql.session.timeZone", "UTC") or "UTC"
+            pdf = pdf.assign(snapshot_time=pd.to_datetime(column).dt.tz_localize(tz).dt.tz_convert("UTC"))
+        return pdf
+
+    def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
+        if not self._exists(table):
+            return None
+        where = f"snapshot_time = {_spark_literal(snapshot_time)}"
+        return self._to_utc(self.spark.table(self.name(table)).where(where).toPandas())
+
+    def tables(self) -> list[str]:
+        rows = self.spark.catalog.listTables(self.catalog_schema)
+        return sorted(getattr(r, "name", r) for r in rows)
+
+    def snapshot_times(self, table: str) -> list[pd.Timestamp]:
+        if not self._exists(table):
+            return []
+        pdf = self._to_utc(self.spark.table(self.name(table)).select("snapshot_time").distinct().toPandas())
+        return sorted(_utc(t) for t in pdf["snapshot_time"].dropna())
+
+
+class DeltaLakeBackend:
+    """Delta tables in `ROOT/<table>` through the `deltalake` package (no Spark). The partition
+    column `snapshot_time` holds the folder text (e.g. 2026-11-29T03-41-00Z), so the files sit in
+    the same `ROOT/<table>/snapshot_time=.../` layout; it is read back as a UTC Timestamp."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        try:
+            import deltalake  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise InvalidInput(
+                "DeltaLakeBackend needs the deltalake package.",
+                field="backend",
+                fix="pip install deltalake, or use ParquetBackend / SparkBackend",
+            ) from exc
+        self.root = Path(root)
+
+    @staticmethod
+    def _key(ts: pd.Timestamp) -> str:
+        return partition_name(ts).split("=", 1)[1]
+
+    def _table(self, table: str) -> Any:
+        from deltalake import DeltaTable
+
+        path = self.root / table
+        return DeltaTable(str(path)) if (path / "_delta_log").is_dir() else None
+
+    def write(self, table: str, df: pd.DataFrame, snapshot_time: pd.Timestamp) -> None:
+        from deltalake import write_deltalake
+
+        if snapshot_time in self.snapshot_times(table):
+            raise ConflictError(
+                f"{self.root / table} already holds snapshot {snapshot_time.isoformat()}; "
+                "delete that partition first to save it again."
+            )
+        pdf = df.assign(snapshot_time=self._key(snapshot_time))
+        write_deltalake(str(self.root / table), pdf, partition_by=["snapshot_time"], mode="append")
+
+    def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
+        delta = self._table(table)
+        if delta is None:
+            return None
+        pdf = delta.to_pandas(filters=[("snapshot_time", "=", self._key(snapshot_time))])
+        if pdf.empty and snapshot_time not in self.snapshot_times(table):
+            return None
+        times = pd.Series(snapshot_time, index=pdf.index).astype("datetime64[ns, UTC]")
+        return pdf.assign(snapshot_time=times)
+
+    def tables(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "_delta_log").is_dir())
+
+    def snapshot_times(self, table: str) -> list[pd.Timestamp]:
+        delta = self._table(table)
+        if delta is None:
+            return []
+        keys = delta.to_pandas(columns=["snapshot_time"])["snapshot_time"].dropna().unique()
+        return sorted(_utc(str(k)) for k in keys)
+
+
+def _backend(root: str | os.PathLike[str] | Backend) -> Backend:
+    return root if isinstance(root, Backend) else ParquetBackend(root)
+
+
+# -- save and load -------------------------------------------------------------------------------
+
+
+def save_tables(
+    tables: Mapping[str, pd.DataFrame], root: str | os.PathLike[str] | Backend, snapshot_time: Any = None
+) -> Path:
+    """Write each table under `ROOT/<table>/snapshot_time=<UTC time>/part-0.parquet` (or to the
+    backend given as `root`) and return the root. Tables named in `scimkit.schema` are checked and
+    cast to its dtypes first. `snapshot_time` defaults to the tables' own `snapshot_time`."""
+    if snapshot_time is None:
+        found = {t for t in (_times_of(df) for df in tables.values()) if t is not None}
+        if len(found) != 1:
+            raise InvalidInput(
+                f"Cannot tell the snapshot time: the tables hold {len(found)} distinct values.",
+                field="snapshot_time",
+                fix="pass snapshot_time=",
+            )
+        snapshot_time = found.pop()
+    ts = _utc(snapshot_time)
+    backend = _backend(root)
+    for name, df in tables.items():
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise InvalidInput(
+                f"Table name {name!r} is not a plain identifier.",
+                field="tables",
+                fix="use letters, digits and underscores",
+            )
+        backend.write(name, conform(df, name), ts)
+    return (
+        Path(getattr(backend, "root", root))
+        if not isinstance(backend, SparkBackend)
+        else Path(backend.catalog_schema)
+    )
+
+
+def list_snapshot_times(root: str | os.PathLike[str] | Backend, table: str = "users") -> list[pd.Timestamp]:
+    """The snapshot times stored for `table`, oldest first (UTC Timestamps)."""
+    return _backend(root).snapshot_times(table)
+
+
+def load_tables(
+    root: str | os.PathLike[str] | Backend, snapshot_time: Any = None, tables: Iterable[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables of one snapshot: `snapshot_time` None or "latest" for the newest time any table
+    holds, else that time (any ISO text, datetime or Timestamp; naive means UTC). Tables the schema
+    names come back with its dtypes; tables absent at that time are left out."""
+    backend = _backend(root)
+    names = list(tables) if tables is not None else backend.tables()
+    if snapshot_time is None or (isinstance(snapshot_time, str) and snapshot_time.lower() == "latest"):
+        every = sorted({t for name in names for t in backend.snapshot_times(name)})
+        if not every:
+            raise InvalidInput(
+                f"No snapshot is stored under {root}.",
+                field="root",
+                fix="save one with save_tables, or check the path",
+            )
+        ts = every[-1]
+    else:
+        ts = _utc(snapshot_time)
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        df = backend.read(name, ts)
+        if df is not None:
+            out[name] = conform(df, name)
+    if not out:
+        known = sorted({t for name in names for t in backend.snapshot_times(name)})
+        raise InvalidInput(
+            f"No table holds snapshot {ts.isoformat()}.",
+            field="snapshot_time",
+            value=ts,
+            fix="pick one of: " + ", ".join(t.isoformat() for t in known[-10:]),
+        )
+    return out
+
+
+# -- diff ----------------------------------------------------------------------------------------
+
+CHANGE_KINDS = (
+    "joiner",
+    "leaver",
+    "deactivated",
+    "reactivated",
+    "admin_added",
+    "admin_removed",
+    "membership_added",
+    "membership_removed",
+    "grant_added",
+    "grant_removed",
+    "owner_changed",
+)
+DIFF_COLUMNS = [
+    "change_kind",
+    "principal_type",
+    "principal",
+    "securable_type",
+    "full_name",
+    "privilege",
+    "group_name",
+    "detail",
+]
+
+
+def _table(snapshot: Any, name: str) -> pd.DataFrame | None:
+    if isinstance(snapshot, Mapping):
+        return snapshot.get(name)
+    return getattr(snapshot, name, None)
+
+
+def _keyed(
+    old: pd.DataFrame | None, new: pd.DataFrame | None, key: list[str], extra: list[str]
+) -> pd.DataFrame:
+    """Outer merge of the two tables on `key` with an indicator (`_merge`)."""
+    cols = key + [c for c in extra if c not in key]
+    frames = []
+    for df in (old, new):
+        if df is None:
+            df = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+        df = df[[c for c in cols if c in df.columns]].drop_duplicates(key)
+        frames.append(df.astype({c: object for c in key}))
+    return frames[0].merge(frames[1], on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
+
+
+def _rows(kind: str, data: Mapping[str, Any], n: int) -> pd.DataFrame:
+    cols = {c: data.get(c, pd.Series([None] * n, dtype=object)) for c in DIFF_COLUMNS[1:]}
+    return pd.DataFrame(
+        {"change_kind": [kind] * n, **{c: np.asarray(v, dtype=object) for c, v in cols.items()}}
+    )
+
+
+def _principals(snapshot: Any) -> pd.DataFrame | None:
+    parts = []
+    users, sps = _table(snapshot, "users"), _table(snapshot, "service_principals")
+    if users is not None:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "principal_type": "USER",
+                    "principal": users["user_name"].astype(object),
+                    "active": users["active"].astype(bool),
+                    "display_name": users["display_name"].astype(object),
+                }
+            )
+        )
+    if sps is not None:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "principal_type": "SERVICE_PRINCIPAL",
+                    "principal": sps["application_id"].astype(object),
+                    "active": sps["active"].astype(bool),
+                    "display_name": sps["display_name"].astype(object),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def diff(old: Any, new: Any) -> pd.DataFrame:
+    """What changed from `old` to `new` (dicts of tables or snapshot-like objects), one row per
+    change. `change_kind` is one of CHANGE_KINDS; unused columns are missing (NA)."""
+    out: list[pd.DataFrame] = []
+
+    def take(frame: pd.DataFrame, column: str) -> pd.Series:
+        return frame[column] if column in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+
+    p_old, p_new = _principals(old), _principals(new)
+    if p_old is not None or p_new is not None:
+        m = _keyed(p_old, p_new, ["principal_type", "principal"], ["active", "display_name"])
+        for kind, mask, side in (
+            ("joiner", m["_merge"] == "right_only", "_new"),
+            ("leaver", m["_merge"] == "left_only", "_old"),
+        ):
+            sel = m[mask]
+            out.append(
+                _rows(
+                    kind,
+                    {
+                        "principal_type": sel["principal_type"],
+                        "principal": sel["principal"],
+                        "detail": take(sel, "display_name" + side),
+                    },
+                    len(sel),
+                )
+            )
+        both = m[m["_merge"] == "both"]
+        was, now = both["active_old"].astype(bool), both["active_new"].astype(bool)
+        for kind, mask in (("deactivated", was & ~now), ("reactivated", ~was & now)):
+            sel = both[mask.to_numpy()]
+            out.append(
+                _rows(
+                    kind,
+                    {
+                        "principal_type": sel["principal_type"],
+                        "principal": sel["principal"],
+                        "detail": take(sel, "display_name_new"),
+                    },
+                    len(sel),
+                )
+            )
+
+    admins_old, admins_new = _table(old, "admin_roles"), _table(new, "admin_roles")
+    if admins_old is not None or admins_new is not None:
+        key = ["principal_type", "principal_name", "role", "workspace_id"]
+        m = _keyed(admins_old, admins_new, key, [])
+        for kind, flag in (("admin_added", "right_only"), ("admin_removed", "left_only")):
+            sel = m[m["_merge"] == flag]
+            ws = sel["workspace_id"].astype("int64")
+            detail = np.where(
+                ws.to_numpy() == 0,
+                sel["role"].astype(str),
+                sel["role"].astype(str) + " on workspace " + ws.astype(str),
+            )
+            out.append(
+                _rows(
+                    kind,
+                    {
+                        "principal_type": sel["principal_type"],
+                        "principal": sel["principal_name"],
+                        "detail": detail,
+                    },
+                    len(sel),
+                )
+            )
+
+    mem_old, mem_new = _table(old, "memberships"), _table(new, "memberships")
+    if mem_old is not None or mem_new is not None:
+        m = _keyed(mem_old, mem_new, ["group_name", "member_type", "member_name"], [])
+        for kind, flag in (("membership_added", "right_only"), ("membership_removed", "left_only")):
+            sel = m[m["_merge"] == flag]
+            out.append(
+                _rows(
+                    kind,
+                    {
+                        "principal_type": sel["member_type"],
+                        "principal": sel["member_name"],
+                        "group_name": sel["group_name"],
+                    },
+                    len(sel),
+                )
+            )
+
+    gr_old, gr_new = _table(old, "grants"), _table(new, "grants")
+    if gr_old is not None or gr_new is not None:
+        key = ["metastore_id", "securable_type", "full_name", "principal", "privilege"]
+        m = _keyed(gr_old, gr_new, key, ["principal_type"])
+        for kind, flag, side in (
+            ("grant_added", "right_only", "_new"),
+            ("grant_removed", "left_only", "_old"),
+        ):
+            sel = m[m["_merge"] == flag]
+            out.append(
+                _rows(
+                    kind,
+                    {
+                        "principal_type": take(sel, "principal_type" + side),
+                        "principal": sel["principal"],
+                        "securable_type": sel["securable_type"],
+                        "full_name": sel["full_name"],
+                        "privilege": sel["privilege"],
+                    },
+                    len(sel),
+                )
+            )
+
+    sec_old, sec_new = _table(old, "securables"), _table(new, "securables")
+    if sec_old is not None and sec_new is not None:
+        m = _keyed(sec_old, sec_new, ["metastore_id", "securable_type", "full_name"], ["owner", "owner_type"])
+        both = m[m["_merge"] == "both"]
+        before = both["owner_old"].astype(object).where(both["owner_old"].notna(), None)
+        after = both["owner_new"].astype(object).where(both["owner_new"].notna(), None)
+        changed = (before.fillna("\0") != after.fillna("\0")).to_numpy()
+        sel = both[changed]
+        detail = (
+            before[changed].fillna("(none)").astype(str)
+            + " -> "
+            + after[changed].fillna("(none)").astype(str)
+        )
+        out.append(
+            _rows(
+                "owner_changed",
+                {
+                    "principal_type": sel["owner_type_new"],
+                    "principal": sel["owner_new"],
+                    "securable_type": sel["securable_type"],
+                    "full_name": sel["full_name"],
+                    "detail": detail,
+                },
+                len(sel),
+            )
+        )
+
+    result = pd.concat(out, ignore_index=True) if out else _rows("joiner", {}, 0)
+    order = {k: i for i, k in enumerate(CHANGE_KINDS)}
+    result = (
+        result.assign(_k=result["change_kind"].map(order))
+        .sort_values(
+            ["_k", "principal_type", "principal", "securable_type", "full_name", "privilege", "group_name"],
+            na_position="first",
+            kind="stable",
+        )
+        .drop(columns="_k")
+        .reset_index(drop=True)
+    )
+    return result.astype({c: "string" for c in DIFF_COLUMNS})
+
+
+def snapshot_time_now() -> pd.Timestamp:
+    """The current time in UTC, to the second (a convenient `snapshot_time`)."""
+    return pd.Timestamp(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
