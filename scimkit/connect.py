@@ -66,6 +66,7 @@ class Account:
     def workspace_ids(self) -> list[int]:
         """The account's workspaces, read once."""
         if self._workspace_ids is None:
+            self.limits.acquire("account-read")
             self._workspace_ids = sorted(int(ws.workspace_id) for ws in self.a.workspaces.list() if ws.workspace_id)
         return self._workspace_ids
 
@@ -76,6 +77,7 @@ class Account:
             if self._workspace_factory is not None:
                 self._clients[workspace_id] = self._workspace_factory(workspace_id)
             else:
+                self.limits.acquire("account-read")
                 self._clients[workspace_id] = self.a.get_workspace_client(self.a.workspaces.get(workspace_id))
         return self._clients[workspace_id]
 
