@@ -165,7 +165,7 @@ class _Coded:
             rank[-1] = -1  # code -1 (NA) stays NA
             mapped = np.append(rank[codes], -1)[self.codes]
             return pd.Categorical.from_codes(mapped, categories=uniques[order])
-        return pd.array(self.uniques, dtype="string").take(self.codes, allow_fill=True)
+        return pd.Series(np.append(self.uniques, None)[self.codes], dtype=object)
 
 
 def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,8 +197,8 @@ def _common(*frames: pd.DataFrame | None) -> tuple[Any, Any, int]:
 def _frame(
     table: str, data: Mapping[str, Any], n: int, common: tuple[Any, Any, int], categorical: bool = False
 ) -> pd.DataFrame:
-    """A frame in the schema's column order; `_Coded` columns are materialised as strings (or
-    categoricals)."""
+    """A `table` frame in the schema's column order and dtypes; `_Coded` columns are materialised
+    as object strings with None (or categoricals)."""
     when, account, version = common
     when = pd.Timestamp(when) if pd.notna(when) else pd.NaT
     if when is not pd.NaT and when.tzinfo is None:
@@ -216,8 +216,7 @@ def _frame(
         v = cols.pop(k)
         v = v() if callable(v) else v
         out[k] = v.array(categorical) if isinstance(v, _Coded) else v
-    df = pd.DataFrame(out, index=pd.RangeIndex(n))
-    return df if categorical else conform(df, table)
+    return pd.DataFrame(out, index=pd.RangeIndex(n))  # already the schema's dtypes (schema.coerce)
 
 
 def _table(snapshot: Any, name: str) -> pd.DataFrame | None:
@@ -565,13 +564,16 @@ _ROUTE_COLUMNS = [
 
 
 def _string_frame(df: pd.DataFrame) -> pd.DataFrame:
-    return df.astype(
-        {
-            c: "string"
-            for c in df.columns
-            if df[c].dtype == object or isinstance(df[c].dtype, pd.CategoricalDtype)
-        }
-    ).reset_index(drop=True)
+    """Text columns as object (as `schema.coerce` has them), a fresh RangeIndex."""
+    text = [
+        c
+        for c in df.columns
+        if df[c].dtype == object
+        or isinstance(df[c].dtype, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(df[c].dtype)
+    ]
+    out = df.reset_index(drop=True)
+    return out.astype({c: object for c in text})
 
 
 def privileges_on(
@@ -607,7 +609,7 @@ def privileges_on(
         frames.append(src[mask])
     if not frames:
         return pd.DataFrame(
-            {c: pd.Series([], dtype="bool" if c == "inherited" else "string") for c in _ROUTE_COLUMNS}
+            {c: pd.Series([], dtype="bool" if c == "inherited" else object) for c in _ROUTE_COLUMNS}
         )
     rows = pd.concat(frames, ignore_index=True)
     out = pd.DataFrame(
@@ -1006,7 +1008,7 @@ def why(
     held = routes["privilege"].astype(object)
     keep = held.isin(accepted) | ((held == OWNER) & ~routes["inherited"])
     routes = routes[keep.to_numpy()].rename(columns={"privilege": "held_as"}).reset_index(drop=True)
-    routes.insert(2, "privilege", pd.array([privilege] * len(routes), dtype="string"))
+    routes.insert(2, "privilege", pd.Series([privilege] * len(routes), dtype=object))
     usable: Any = pd.NA
     missing: Any = pd.NA
     if len(routes) and privilege in _CHILD_TYPE and securable_type in ("CATALOG", "SCHEMA") + OBJECT_TYPES:
@@ -1016,7 +1018,7 @@ def why(
         if len(u):
             usable, missing = bool(u["usable"].all()), str(u["missing"].iloc[0])
     routes["usable"] = pd.array([usable] * len(routes), dtype="boolean")
-    routes["missing"] = pd.array([missing] * len(routes), dtype="string")
+    routes["missing"] = pd.Series([None if missing is pd.NA else missing] * len(routes), dtype=object)
     how = np.where(
         routes["via"].astype(object) == "",
         "directly",
@@ -1036,7 +1038,7 @@ def why(
         + ", held "
         + pd.Series(how, dtype=object)
     )
-    routes["route"] = pd.array(sentence.to_numpy(dtype=object), dtype="string")
+    routes["route"] = pd.Series(sentence.to_numpy(dtype=object), dtype=object)
     return routes
 
 

@@ -24,9 +24,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import ConflictError, InvalidInput
-from .schema import TABLES
+from .schema import TABLES, coerce
 
 __all__ = [
     "Backend",
@@ -49,34 +51,11 @@ _PARTITION = re.compile(r"^snapshot_time=(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d
 # -- dtypes --------------------------------------------------------------------------------------
 
 
-def _cast(series: pd.Series, dtype: str) -> pd.Series:
-    if dtype == "string":
-        return series if series.dtype == "string" else series.astype("string")
-    if dtype == "datetime64[ns, UTC]":
-        if str(series.dtype) == dtype:
-            return series
-        if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
-            out = series if isinstance(series.dtype, pd.DatetimeTZDtype) else series.dt.tz_localize("UTC")
-        else:
-            out = pd.to_datetime(series, utc=True)
-        return out.dt.tz_convert("UTC").astype(dtype)
-    if dtype == "bool":
-        if series.dtype == bool:
-            return series
-        if series.isna().any():
-            raise InvalidInput(
-                f"Column {series.name!r} has missing values but is a non-nullable bool.",
-                field=str(series.name),
-                fix="fill the missing values before saving",
-            )
-        return series.astype(bool)
-    return series if series.dtype == dtype else series.astype(dtype)
-
-
 def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
-    """`df` with the columns and dtypes `scimkit.schema` gives `table`, in the schema's order, and
-    a fresh RangeIndex. Extra columns are kept after the schema's. Tables the schema does not name
-    are returned unchanged (with a RangeIndex)."""
+    """`df` with the columns and dtypes `scimkit.schema` gives `table` (through `schema.coerce`:
+    strings as object with None for missing), in the schema's order, with a fresh RangeIndex.
+    Extra columns are kept after the schema's. Tables the schema does not name are returned as
+    they are (with a RangeIndex)."""
     spec = TABLES.get(table)
     if spec is None:
         return df.reset_index(drop=True)
@@ -87,17 +66,23 @@ def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
             field=table,
             fix="build the frame with every column listed in scimkit.schema",
         )
-    data = {name: _cast(df[name], dtype).reset_index(drop=True) for name, dtype in spec.dtypes.items()}
-    extra = {c: df[c].reset_index(drop=True) for c in df.columns if c not in spec.dtypes}
-    return pd.DataFrame({**data, **extra}, index=pd.RangeIndex(len(df)))
+    for name, dtype in spec.dtypes.items():
+        if dtype in ("bool", "int64") and df[name].isna().any():
+            raise InvalidInput(
+                f"Column {name!r} of {table!r} has missing values but is a non-nullable {dtype}.",
+                field=name,
+                fix="fill the missing values first",
+            )
+    out = coerce(table, df.reset_index(drop=True))
+    for column in df.columns:
+        if column not in spec.dtypes:
+            out[column] = df[column].to_numpy()
+    return out
 
 
 def empty_table(table: str) -> pd.DataFrame:
     """An empty frame with `table`'s columns and dtypes."""
-    spec = TABLES[table]
-    return pd.DataFrame(
-        {name: pd.Series([], dtype=dtype) for name, dtype in spec.dtypes.items()}, index=pd.RangeIndex(0)
-    )
+    return coerce(table, pd.DataFrame({c: pd.Series([], dtype=object) for c in TABLES[table].column_names}))
 
 
 # -- snapshot times ------------------------------------------------------------------------------
@@ -161,6 +146,30 @@ class Backend(Protocol):
     def snapshot_times(self, table: str) -> list[pd.Timestamp]: ...
 
 
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "int64": pa.int64(),
+    "datetime64[ns, UTC]": pa.timestamp("ns", tz="UTC"),
+}
+
+
+def _arrow(table: str, df: pd.DataFrame, override: Mapping[str, pa.DataType] | None = None) -> pa.Table:
+    """`df` as an Arrow table, typed by the schema for the schema's tables (so an empty or all-None
+    column keeps its type), inferred otherwise."""
+    spec = TABLES.get(table)
+    if spec is None:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    types = {**{n: _ARROW_TYPES[d] for n, d in spec.dtypes.items()}, **(override or {})}
+    fields = [
+        pa.field(c, types[c])
+        if c in types
+        else pa.field(c, pa.Table.from_pandas(df[[c]]).schema.field(c).type)
+        for c in df.columns
+    ]
+    return pa.Table.from_pandas(df, schema=pa.schema(fields), preserve_index=False)
+
+
 class ParquetBackend:
     """Local (or mounted) Parquet files, `ROOT/<table>/snapshot_time=.../part-0.parquet`."""
 
@@ -174,7 +183,7 @@ class ParquetBackend:
         target = self.path(table, snapshot_time)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
-        df.to_parquet(tmp, engine="pyarrow", index=False)
+        pq.write_table(_arrow(table, df), tmp)
         os.replace(tmp, target)  # a reader never sees half a file
 
     def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
@@ -232,7 +241,7 @@ class SparkBackend:
             )
         pdf = df.copy()
         for column in pdf.columns:  # Spark takes None for missing strings, not pd.NA
-            if pdf[column].dtype == "string":
+            if pdf[column].dtype == object or pdf[column].dtype == "string":
                 pdf[column] = pdf[column].astype(object).where(pdf[column].notna(), None)
         spec = TABLES.get(table)
         schema = None
@@ -302,7 +311,8 @@ class DeltaLakeBackend:
                 "delete that partition first to save it again."
             )
         pdf = df.assign(snapshot_time=self._key(snapshot_time))
-        write_deltalake(str(self.root / table), pdf, partition_by=["snapshot_time"], mode="append")
+        arrow = _arrow(table, pdf, {"snapshot_time": pa.string()})
+        write_deltalake(str(self.root / table), arrow, partition_by=["snapshot_time"], mode="append")
 
     def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
         delta = self._table(table)
@@ -442,14 +452,17 @@ def _table(snapshot: Any, name: str) -> pd.DataFrame | None:
 def _keyed(
     old: pd.DataFrame | None, new: pd.DataFrame | None, key: list[str], extra: list[str]
 ) -> pd.DataFrame:
-    """Outer merge of the two tables on `key` with an indicator (`_merge`)."""
+    """Outer merge of the two tables on `key` with an indicator (`_merge`). Text keys are compared
+    as object, numeric keys as they are; a missing table is an empty copy of the other."""
     cols = key + [c for c in extra if c not in key]
+    present = old if old is not None else new
+    assert present is not None
     frames = []
-    for df in (old, new):
-        if df is None:
-            df = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-        df = df[[c for c in cols if c in df.columns]].drop_duplicates(key)
-        frames.append(df.astype({c: object for c in key}))
+    for side in (old, new):
+        df = present.iloc[:0] if side is None else side
+        df = df[[c for c in cols if c in df.columns]]
+        text = {c: object for c in key if not pd.api.types.is_numeric_dtype(df[c].dtype)}
+        frames.append(df.drop_duplicates(key).astype(text))
     return frames[0].merge(frames[1], on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
 
 
@@ -634,7 +647,7 @@ def diff(old: Any, new: Any) -> pd.DataFrame:
         .drop(columns="_k")
         .reset_index(drop=True)
     )
-    return result.astype({c: "string" for c in DIFF_COLUMNS})
+    return result.astype(object).where(result.notna(), None)
 
 
 def snapshot_time_now() -> pd.Timestamp:
