@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import CycleError, InvalidInput
-from .history import conform
-from .schema import ACCOUNT_USERS, ACCOUNT_USERS_NAME, GROUP, SCHEMA_VERSION, SERVICE_PRINCIPAL, TABLES, USER
+from .history import empty_table
+from .schema import ACCOUNT_USERS, ACCOUNT_USERS_NAME, GROUP, SCHEMA_VERSION, SERVICE_PRINCIPAL, USER
 
 __all__ = [
     "ALL_PRIVILEGES_EXCLUDES",
@@ -52,6 +52,7 @@ __all__ = [
     "effective_grants",
     "effective_owners",
     "expand_to_children",
+    "owner_grants",
     "privileges_on",
     "transitive_memberships",
     "usability",
@@ -1082,24 +1083,30 @@ class Access:
             return found
         memberships = self._get("memberships")
         if memberships is None:
-            return conform(
-                pd.DataFrame({c: [] for c in TABLES["transitive_memberships"].column_names}),
-                "transitive_memberships",
-            )
+            return empty_table("transitive_memberships")
         return transitive_memberships(memberships, on_cycle=self.on_cycle)
 
     @cached_property
     def effective(self) -> pd.DataFrame:
         found = self._get("effective_grants")
-        if found is None:
-            found = effective_grants(
-                self._get("grants"),
-                self.transitive,
-                self._get("users"),  # type: ignore[arg-type]
-                self._get("service_principals"),
-                categorical=True,
+        if found is not None:  # categories make the repeated look-ups cheap
+            text = (
+                "securable_type",
+                "full_name",
+                "principal",
+                "principal_type",
+                "privilege",
+                "granted_to",
+                "via",
             )
-        return found
+            return found.astype({c: "category" for c in text})
+        return effective_grants(
+            self._get("grants"),  # type: ignore[arg-type]
+            self.transitive,
+            self._get("users"),
+            self._get("service_principals"),
+            categorical=True,
+        )
 
     @cached_property
     def owners(self) -> pd.DataFrame:
@@ -1150,6 +1157,22 @@ class Access:
         if full_name is not None:
             mask &= _match_ci(out["full_name"], [full_name])
         return out[mask].reset_index(drop=True)
+
+    def matrix(
+        self,
+        level: Literal["catalog", "schema", "table"] = "catalog",
+        mode: str = "effective",
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """`scimkit.matrix.permission_matrix` over this snapshot (catalog=, group_pattern=, ...)."""
+        from .matrix import permission_matrix
+
+        tables = {
+            "grants": self._get("grants"),
+            "securables": self.securables,
+            "transitive_memberships": self.transitive,
+        }
+        return permission_matrix(tables, level, mode, **filters)  # type: ignore[arg-type]
 
     def groups_of(self, principal: str) -> pd.DataFrame:
         """The groups a principal belongs to, with depth, via and path_count."""

@@ -581,3 +581,17 @@ def test_access_accepts_a_dict_and_refuses_a_snapshot_without_grants() -> None:
     assert len(Access(tables).who_can_access("CATALOG", "datalake")) == 3
     with pytest.raises(InvalidInput, match="no 'grants' table"):
         Access({"securables": tables["securables"]})
+
+
+def test_access_uses_a_provided_effective_grants_table_and_gives_a_matrix() -> None:
+    s = seed_snapshot()
+    e = effective_grants(s.grants, transitive_memberships(s.memberships), s.users)
+    e = e[e["principal"] != "jaya@company.com"]  # a snapshot-provided table wins
+    acc = Access(snapshot(**{**vars(s), "effective_grants": e}))
+    assert set(acc.who_can_access("TABLE", "datalake.finance.transactions", "SELECT")["principal"]) == {
+        "Analysts.NonProd",
+        "alex@company.com",
+    }
+    m = acc.matrix("schema", catalog="datalake", include_owner=False)
+    assert m.loc["Analysts.NonProd", "datalake.finance"] == "SELECT"
+    assert m.loc["DataEngineers.Prod", "datalake.sales_data"] == "SELECT, USE_CATALOG"
