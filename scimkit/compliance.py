@@ -1547,7 +1547,7 @@ def _sp_write_on_production(
     allowed_ids = {k for k, v in display.items() if k in allowed or str(v).lower() in allowed}
     eff = eff[production & ~_lower(eff["principal"]).isin(inactive | allowed_ids)]
     grouped = _agg_privileges(
-        eff.assign(via=eff["via"].fillna("")),
+        eff.assign(via=eff["via"].astype(object).fillna("")),
         ["principal", "securable_type", "full_name", "granted_to", "via"],
     )
     rows = []
