@@ -27,8 +27,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import schema as _schema
 from .errors import ConflictError, InvalidInput
-from .schema import TABLES, coerce
+from .schema import coerce
+
+# The snapshot tables, and the derived tables stored in the same layout (findings) when the schema
+# defines them.
+SPECS = getattr(_schema, "ALL_TABLES", _schema.TABLES)
 
 __all__ = [
     "Backend",
@@ -56,7 +61,7 @@ def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
     strings as object with None for missing), in the schema's order, with a fresh RangeIndex.
     Extra columns are kept after the schema's. Tables the schema does not name are returned as
     they are (with a RangeIndex)."""
-    spec = TABLES.get(table)
+    spec = SPECS.get(table)
     if spec is None:
         return df.reset_index(drop=True)
     missing = [c for c in spec.column_names if c not in df.columns]
@@ -82,7 +87,7 @@ def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def empty_table(table: str) -> pd.DataFrame:
     """An empty frame with `table`'s columns and dtypes."""
-    return coerce(table, pd.DataFrame({c: pd.Series([], dtype=object) for c in TABLES[table].column_names}))
+    return coerce(table, pd.DataFrame({c: pd.Series([], dtype=object) for c in SPECS[table].column_names}))
 
 
 # -- snapshot times ------------------------------------------------------------------------------
@@ -157,7 +162,7 @@ _ARROW_TYPES = {
 def _arrow(table: str, df: pd.DataFrame, override: Mapping[str, pa.DataType] | None = None) -> pa.Table:
     """`df` as an Arrow table, typed by the schema for the schema's tables (so an empty or all-None
     column keeps its type), inferred otherwise."""
-    spec = TABLES.get(table)
+    spec = SPECS.get(table)
     if spec is None:
         return pa.Table.from_pandas(df, preserve_index=False)
     types = {**{n: _ARROW_TYPES[d] for n, d in spec.dtypes.items()}, **(override or {})}
@@ -243,7 +248,7 @@ class SparkBackend:
         for column in pdf.columns:  # Spark takes None for missing strings, not pd.NA
             if pdf[column].dtype == object or pdf[column].dtype == "string":
                 pdf[column] = pdf[column].astype(object).where(pdf[column].notna(), None)
-        spec = TABLES.get(table)
+        spec = SPECS.get(table)
         schema = None
         if spec is not None:
             schema = ", ".join(f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in spec.dtypes.items())
@@ -337,7 +342,17 @@ class DeltaLakeBackend:
         return sorted(_utc(str(k)) for k in keys)
 
 
-def _backend(root: str | os.PathLike[str] | Backend) -> Backend:
+Root = str | os.PathLike[str] | Backend
+
+
+def _backend(root: Root | None, backend: Backend | None = None) -> Backend:
+    """The explicit backend, else `root` when it is one, else local Parquet under `root`."""
+    if backend is not None:
+        return backend
+    if root is None:
+        raise InvalidInput(
+            "No place to store snapshots was given.", field="root", fix="pass a folder or a backend"
+        )
     return root if isinstance(root, Backend) else ParquetBackend(root)
 
 
@@ -345,11 +360,15 @@ def _backend(root: str | os.PathLike[str] | Backend) -> Backend:
 
 
 def save_tables(
-    tables: Mapping[str, pd.DataFrame], root: str | os.PathLike[str] | Backend, snapshot_time: Any = None
+    tables: Mapping[str, pd.DataFrame],
+    root: Root | None,
+    snapshot_time: Any = None,
+    backend: Backend | None = None,
 ) -> Path:
-    """Write each table under `ROOT/<table>/snapshot_time=<UTC time>/part-0.parquet` (or to the
-    backend given as `root`) and return the root. Tables named in `scimkit.schema` are checked and
-    cast to its dtypes first. `snapshot_time` defaults to the tables' own `snapshot_time`."""
+    """Write each table under `ROOT/<table>/snapshot_time=<UTC time>/part-0.parquet` (or through
+    `backend`, or the backend given as `root`) and return the root (for Spark, the catalog.schema
+    as a Path-like name). Tables named in `scimkit.schema` are checked and cast to its dtypes
+    first. `snapshot_time` defaults to the tables' own `snapshot_time`."""
     if snapshot_time is None:
         found = {t for t in (_times_of(df) for df in tables.values()) if t is not None}
         if len(found) != 1:
@@ -360,7 +379,7 @@ def save_tables(
             )
         snapshot_time = found.pop()
     ts = _utc(snapshot_time)
-    backend = _backend(root)
+    backend = _backend(root, backend)
     for name, df in tables.items():
         if not re.fullmatch(r"[A-Za-z0-9_]+", name):
             raise InvalidInput(
@@ -370,24 +389,29 @@ def save_tables(
             )
         backend.write(name, conform(df, name), ts)
     return (
-        Path(getattr(backend, "root", root))
-        if not isinstance(backend, SparkBackend)
-        else Path(backend.catalog_schema)
+        Path(backend.catalog_schema)
+        if isinstance(backend, SparkBackend)
+        else Path(getattr(backend, "root", root))
     )
 
 
-def list_snapshot_times(root: str | os.PathLike[str] | Backend, table: str = "users") -> list[pd.Timestamp]:
+def list_snapshot_times(
+    root: Root | None, table: str = "users", backend: Backend | None = None
+) -> list[pd.Timestamp]:
     """The snapshot times stored for `table`, oldest first (UTC Timestamps)."""
-    return _backend(root).snapshot_times(table)
+    return _backend(root, backend).snapshot_times(table)
 
 
 def load_tables(
-    root: str | os.PathLike[str] | Backend, snapshot_time: Any = None, tables: Iterable[str] | None = None
+    root: Root | None,
+    snapshot_time: Any = None,
+    tables: Iterable[str] | None = None,
+    backend: Backend | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The tables of one snapshot: `snapshot_time` None or "latest" for the newest time any table
     holds, else that time (any ISO text, datetime or Timestamp; naive means UTC). Tables the schema
     names come back with its dtypes; tables absent at that time are left out."""
-    backend = _backend(root)
+    backend = _backend(root, backend)
     names = list(tables) if tables is not None else backend.tables()
     if snapshot_time is None or (isinstance(snapshot_time, str) and snapshot_time.lower() == "latest"):
         every = sorted({t for name in names for t in backend.snapshot_times(name)})

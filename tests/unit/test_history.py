@@ -147,17 +147,16 @@ def test_saving_checks_the_snapshot_time_and_the_columns(tmp_path: Path) -> None
 
 
 def test_tables_outside_the_schema_are_stored_as_they_are(tmp_path: Path) -> None:
-    findings = pd.DataFrame(
+    journal = pd.DataFrame(
         {
-            "rule": ["R1", "R2"],
-            "severity": [3, 1],
+            "step": ["create", "assign"],
+            "attempts": [3, 1],
             "snapshot_time": pd.Series([SNAPSHOT_TIME] * 2, dtype="datetime64[ns, UTC]"),
         }
     )
-    save_tables({"findings": findings}, tmp_path)
-    pd.testing.assert_frame_equal(
-        load_tables(tmp_path, tables=["findings"])["findings"], findings, check_dtype=False
-    )
+    save_tables({"journal": journal}, tmp_path)
+    loaded = load_tables(tmp_path, tables=["journal"])["journal"]
+    pd.testing.assert_frame_equal(loaded.astype({"step": object}), journal.astype({"step": object}))
 
 
 # -- Spark ---------------------------------------------------------------------------------------
@@ -264,6 +263,16 @@ def test_spark_backend_writes_partitioned_delta_tables_and_reads_them_back() -> 
         pd.testing.assert_frame_equal(loaded[name], df, obj=name)
     assert ("where", "snapshot_time = TIMESTAMP '2026-11-29 03:41:00.000000Z'") in spark.calls
     assert len(load_tables(backend)["users"]) == 1  # latest
+
+
+def test_backend_can_be_passed_by_keyword(tmp_path: Path) -> None:
+    spark = FakeSpark()
+    save_tables({"users": users("a@x.com")}, None, SNAPSHOT_TIME, backend=SparkBackend(spark, "main.scimkit"))
+    assert list(spark.saved) == ["main.scimkit.users"]
+    loaded = load_tables(tmp_path, "latest", backend=SparkBackend(spark, "main.scimkit"))
+    pd.testing.assert_frame_equal(loaded["users"], users("a@x.com"))
+    assert list_snapshot_times(None, backend=SparkBackend(spark, "main.scimkit")) == [SNAPSHOT_TIME]
+    assert not (tmp_path / "users").exists()
 
 
 def test_spark_backend_refuses_to_save_a_snapshot_twice() -> None:
