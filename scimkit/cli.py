@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .emulator import wire
 
@@ -74,6 +75,29 @@ def _snapshot_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_command(args: argparse.Namespace) -> int:
+    from . import compliance
+    from .report import run_report
+
+    config = compliance.ComplianceConfig.load(args.config) if args.config else None
+    result = run_report(_connect(args), args.out, config=config, previous=args.previous,
+                        progress=not args.no_progress)
+    findings = result["findings"]
+    snap = result["snapshot"]
+    print(f"account {snap.account_id}, snapshot {snap.snapshot_time.isoformat()}"
+          + (f", compared with {result['previous'].isoformat()}" if result["previous"] is not None else ""))
+    print(compliance.summary(findings).to_string(index=False) if len(findings) else "no findings")
+    print(f"report:   {result['report']}")
+    print(f"findings: {Path(args.out) / 'findings.csv'}")
+    print(f"history:  {result['history']} (snapshot and findings tables)")
+    if not snap.is_complete:
+        print(f"INCOMPLETE: {len(snap.completeness)} reads failed; see the report", file=sys.stderr)
+    if args.fail_on != "never" and compliance.exceeds(findings, args.fail_on):
+        print(f"findings at or above '{args.fail_on}' exist: exit 1", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scimkit", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests (never tokens)")
@@ -110,6 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--out", required=True, metavar="ROOT", help="root folder: ROOT/<table>/snapshot_time=.../")
     _add_connection_flags(snap)
     snap.set_defaults(func=_snapshot_command)
+
+    report = commands.add_parser("report", help="snapshot, compliance rules and an HTML report in one go")
+    report.add_argument("--out", default="scimkit-report", metavar="DIR",
+                        help="where report.html, findings.csv and history/ go (default: scimkit-report)")
+    report.add_argument("--config", metavar="FILE", help="compliance rules configuration (JSON or TOML)")
+    report.add_argument("--previous", metavar="ROOT",
+                        help="a snapshot root to compare with when DIR/history holds no earlier snapshot")
+    report.add_argument("--fail-on", default="never", choices=["never", "critical", "high", "medium", "low", "info"],
+                        help="exit 1 when findings at or above this severity exist (for schedulers)")
+    _add_connection_flags(report)
+    report.set_defaults(func=_report_command)
     return parser
 
 

@@ -55,13 +55,12 @@ from .errors import InvalidInput
 from .schema import (
     ACCOUNT_USERS,
     ACCOUNT_USERS_NAME,
+    FINDINGS,
     GROUP,
     SCHEMA_VERSION,
     SERVICE_PRINCIPAL,
     UNKNOWN,
     USER,
-    Column,
-    Table,
 )
 
 if TYPE_CHECKING:
@@ -92,47 +91,7 @@ SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 FINDING_COLUMNS = ("principal", "principal_type", "securable_type", "securable", "detail", "remediation")
 
-FINDINGS_TABLE = Table(
-    "findings",
-    "Compliance findings (`scimkit.compliance.evaluate`), one row per problem found in a snapshot.",
-    (
-        Column(
-            "finding_id",
-            "string",
-            "stable id: a hash of rule, principal, securable and the rule's key, so the same "
-            "problem keeps its id from one snapshot to the next",
-        ),
-        Column("rule", "string", "id of the rule that found it"),
-        Column("severity", "string", "critical, high, medium, low or info"),
-        Column("title", "string", "the rule's title"),
-        Column("principal", "string", "the user, group or service principal concerned", nullable=True),
-        Column(
-            "principal_type",
-            "string",
-            "USER, GROUP, SERVICE_PRINCIPAL, ACCOUNT_USERS or UNKNOWN",
-            nullable=True,
-        ),
-        Column(
-            "securable_type",
-            "string",
-            "CATALOG, SCHEMA, TABLE, ... or ACCOUNT / WORKSPACE for admin findings",
-            nullable=True,
-        ),
-        Column(
-            "securable",
-            "string",
-            "full name of the securable (account id or workspace name for admin findings)",
-            nullable=True,
-        ),
-        Column("detail", "string", "what was found"),
-        Column(
-            "remediation",
-            "string",
-            "the SQL GRANT / REVOKE / ALTER ... OWNER or the identity change that fixes it",
-        ),
-    ),
-    ("finding_id",),
-)
+FINDINGS_TABLE = FINDINGS  # registered in scimkit.schema
 
 # Privileges that let a principal change data or grants.
 WRITE_PRIVILEGES = (

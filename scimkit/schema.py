@@ -159,6 +159,51 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     ), ("object_type", "object_name", "operation")),
 ]}
 
+# Tables derived from snapshots and stored in the same layout (ROOT/<table>/snapshot_time=...).
+FINDINGS = Table(
+    "findings",
+    "Compliance findings (`scimkit.compliance.evaluate`), one row per problem found in a snapshot.",
+    (
+        Column(
+            "finding_id",
+            "string",
+            "stable id: a hash of rule, principal, securable and the rule's key, so the same "
+            "problem keeps its id from one snapshot to the next",
+        ),
+        Column("rule", "string", "id of the rule that found it"),
+        Column("severity", "string", "critical, high, medium, low or info"),
+        Column("title", "string", "the rule's title"),
+        Column("principal", "string", "the user, group or service principal concerned", nullable=True),
+        Column(
+            "principal_type",
+            "string",
+            "USER, GROUP, SERVICE_PRINCIPAL, ACCOUNT_USERS or UNKNOWN",
+            nullable=True,
+        ),
+        Column(
+            "securable_type",
+            "string",
+            "CATALOG, SCHEMA, TABLE, ... or ACCOUNT / WORKSPACE for admin findings",
+            nullable=True,
+        ),
+        Column(
+            "securable",
+            "string",
+            "full name of the securable (account id or workspace name for admin findings)",
+            nullable=True,
+        ),
+        Column("detail", "string", "what was found"),
+        Column(
+            "remediation",
+            "string",
+            "the SQL GRANT / REVOKE / ALTER ... OWNER or the identity change that fixes it",
+        ),
+    ),
+    ("finding_id",),
+)
+
+ALL_TABLES: dict[str, Table] = {**TABLES, FINDINGS.name: FINDINGS}
+
 
 def render_markdown() -> str:
     lines = [
@@ -174,7 +219,7 @@ def render_markdown() -> str:
     lines += [f"| `{c.name}` | {c.dtype} | {c.description} |" for c in COMMON_COLUMNS]
     lines += ["", "Storage: one layout, `ROOT/<table>/snapshot_time=<ISO time>/`, shared by snapshots, findings "
               "and journals. Parquet locally; Delta tables through Spark on Databricks.", ""]
-    for table in TABLES.values():
+    for table in ALL_TABLES.values():
         lines += [f"## `{table.name}`", "", table.description, "",
                   f"Key: ({', '.join(f'`{k}`' for k in table.key)})", "",
                   "| column | dtype | nullable | description |", "| --- | --- | --- | --- |"]
@@ -194,11 +239,11 @@ if __name__ == "__main__":
     print(f"wrote {target}")
 
 
-def coerce(table: str, frame: "pd.DataFrame") -> "pd.DataFrame":
+def coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Put a table's columns in schema order with schema dtypes (strings as object, None for null)."""
     import pandas as pd
 
-    spec = TABLES[table]
+    spec = ALL_TABLES[table]
     out = pd.DataFrame({name: frame[name] if name in frame.columns else pd.Series([], dtype=object)
                         for name in spec.column_names})
     for name, dtype in spec.dtypes.items():
@@ -211,11 +256,11 @@ def coerce(table: str, frame: "pd.DataFrame") -> "pd.DataFrame":
     return out.reset_index(drop=True)
 
 
-def to_frame(table: str, rows: "list[dict[str, object]]", snapshot_time: "pd.Timestamp", account_id: str) -> "pd.DataFrame":
+def to_frame(table: str, rows: list[dict[str, object]], snapshot_time: pd.Timestamp, account_id: str) -> pd.DataFrame:
     """Rows (dicts keyed by the table's own columns) -> a schema-conformant DataFrame."""
     import pandas as pd
 
-    spec = TABLES[table]
+    spec = ALL_TABLES[table]
     own = [c.name for c in spec.columns]
     frame = pd.DataFrame(rows, columns=own) if rows else pd.DataFrame({c: pd.Series([], dtype=object) for c in own})
     frame.insert(0, "schema_version", SCHEMA_VERSION)

@@ -388,11 +388,11 @@ def build(rng: random.Random | None = None) -> dict[str, Any]:
         "company-prod": [
             assign(group_id["Employees"], "USER"),
             assign(group_id["Platform.Admins"], "ADMIN"),
-            assign(group_id["Workspace.Admins"], "ADMIN"),
+            assign(group_id["Workspace.Admins"], "USER"),
             assign(no_group_joiner["id"], "USER"),
             assign(sp_id["etl-prod-runner"], "USER"),
             assign(sp_id["dq-monitor"], "USER"),
-            assign(sp_id["terraform-deployer"], "ADMIN"),
+            assign(sp_id["terraform-deployer"], "USER"),
         ],
         "company-dev": [
             assign(group_id["Engineering"], "USER"),
@@ -411,9 +411,9 @@ def build(rng: random.Random | None = None) -> dict[str, Any]:
             assign(group_id["Marketing"], "USER"),
             assign(group_id["Executives"], "USER"),
             assign(group_id["Platform.Admins"], "ADMIN"),
-            assign(executive["id"], "ADMIN"),
+            assign(executive["id"], "USER"),
             assign(sp_id["bi-refresh"], "USER"),
-            assign(sp_id["terraform-deployer"], "ADMIN"),
+            assign(sp_id["terraform-deployer"], "USER"),
         ],
     }
     workspaces = []
@@ -653,7 +653,7 @@ def build(rng: random.Random | None = None) -> dict[str, Any]:
     grant("CATALOG", "prod_finance", "Legacy.Reporting", "USE_CATALOG")
     for schema in ("ledger", "reporting", "forecasting"):
         grant("SCHEMA", f"prod_finance.{schema}", "Finance.Readers", "USE_SCHEMA", "SELECT")
-    grant("SCHEMA", "prod_finance.ledger", "etl-prod-runner", "USE_SCHEMA", "SELECT", "MODIFY")
+    grant("SCHEMA", "prod_finance.ledger", "etl-prod-runner", "USE_SCHEMA", "SELECT")
     grant("SCHEMA", "prod_finance.ledger", "Analysts.Prod", "USE_SCHEMA")
     grant("SCHEMA", "prod_finance.payroll", "Finance.Payroll", "USE_SCHEMA", "SELECT", "MODIFY")
     grant("SCHEMA", "prod_finance.payroll", "HR.Partners", "USE_SCHEMA", "SELECT")
@@ -879,6 +879,26 @@ def build(rng: random.Random | None = None) -> dict[str, Any]:
             "securable": "datalake.finance.transactions",
             "detail": "SELECT granted without USE_CATALOG on datalake and USE_SCHEMA on datalake.finance",
         },
+        {
+            "kind": "too_many_admins",
+            "securable_type": "WORKSPACE",
+            "securable": "company-dev",
+            "detail": "company-dev has more workspace admins than the default threshold of 5 "
+            "(Platform.Admins, two people, terraform-deployer and the account's admin principal)",
+        },
+        # The previous snapshot (scripts/make_previous_snapshot.py) predates these two changes.
+        {
+            "kind": "access_widened",
+            "principal": sp_app["etl-prod-runner"],
+            "securable_type": "CATALOG",
+            "securable": PRODUCTION_CATALOG,
+            "detail": "MODIFY on the production catalog was granted to etl-prod-runner since the previous snapshot",
+        },
+        {
+            "kind": "access_widened",
+            "principal": "yara.rossi@company.com",
+            "detail": "yara.rossi@company.com joined the privileged group Platform.Admins since the previous snapshot",
+        },
     ]
 
     counts = {
@@ -916,6 +936,9 @@ def build(rng: random.Random | None = None) -> dict[str, Any]:
         "generator": GENERATOR,
         "random_seed": RANDOM_SEED,
         "files": dict(FILES),
+        # Not seed files: written by scripts/make_previous_snapshot.py, which reads this seed through the
+        # emulator (a snapshot root a week older than the seed, and the findings the report must produce).
+        "report": {"previous_snapshot": "previous_snapshot", "expected_findings": "expected_findings.json"},
         "counts": counts,
         "planted": planted,
     }
