@@ -58,10 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         f"rows: transitive={len(trans):,} effective={len(eff):,} owners={len(owners):,} "
         f"usability={len(use):,} (unusable {int((~use['usable']).sum()):,})"
     )
-    mem = sum(df.memory_usage(deep=True).sum() for df in (trans, eff, owners, use)) / 2**20
+    # deep sizes count shared Python strings once per cell, so object frames are sized shallowly
+    mem = sum(df.memory_usage(deep=not args.strings).sum() for df in (trans, eff, owners, use)) / 2**20
     print(
         f"total {total:.2f} s; peak RSS {_rss_mb():,.0f} MB (after generating: {base_mb:,.0f} MB); "
-        f"result frames {mem:,.0f} MB"
+        f"result frames {mem:,.0f} MB{' (shallow)' if args.strings else ''}"
     )
     return 0
 
