@@ -473,7 +473,6 @@ def read_catalog(
     read = CatalogRead()
     if workspace_ids is None:
         try:
-            account.limits.acquire("account-read")
             workspace_ids = account.workspace_ids
         except Exception as exc:  # noqa: BLE001 - recorded as incomplete
             read.failures.append(ReadFailure("workspaces", "*", "a.workspaces.list", describe_error(exc)))
@@ -656,7 +655,6 @@ class CatalogEditor:
     def __init__(self, account: Account, workspace_id: int | None = None) -> None:
         self.account = account
         if workspace_id is None:
-            account.limits.acquire("account-read")
             ids = account.workspace_ids
             if not ids:
                 raise InvalidInput(

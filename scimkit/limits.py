@@ -67,9 +67,10 @@ class RateLimits:
             if bucket is None:
                 count, per = self._classes[rate_class]
                 rate = count / per * self.scale
-                # Slightly under the server's burst, so that clock skew between the two never yields a 429.
-                capacity = max(1.0, rate * 0.9)
-                bucket = self._buckets[rate_class] = _Bucket(rate=rate * 0.95, capacity=capacity, tokens=capacity)
+                # Under the server's rate and well under its burst: a request that takes its token
+                # here reaches the server a little later, and delayed requests can arrive bunched.
+                capacity = max(1.0, rate * 0.5)
+                bucket = self._buckets[rate_class] = _Bucket(rate=rate * 0.9, capacity=capacity, tokens=capacity)
         waited = bucket.acquire()
         if waited:
             with self._lock:

@@ -22,33 +22,55 @@ def test_explicit_arguments_need_host_and_account_id() -> None:
         connect(account_id="abc", token="dapi-secret-value")
 
 
-def test_explicit_arguments_build_an_account_client_without_showing_the_token() -> None:
-    account = connect(host="http://127.0.0.1:9", account_id="acc-1", token="dapi-secret-value",
-                      retry_timeout_seconds=1)
+@pytest.fixture
+def host(empty_emu) -> str:  # noqa: ANN001
+    """A live loopback host, so the SDK's host-metadata probe answers at once (older SDKs retry a
+    dead host for minutes whatever the retry timeout)."""
+    return empty_emu.host
+
+
+def test_explicit_arguments_build_an_account_client_without_showing_the_token(host: str) -> None:
+    account = connect(host=host, account_id="acc-1", token="dapi-secret-value", retry_timeout_seconds=1)
     assert account.source == "arguments" and account.account_id == "acc-1"
     assert "dapi-secret-value" not in repr(account)
     assert "dapi-secret-value" not in repr(account.a.config)
 
 
-def test_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
+def test_environment_is_used(monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", host)
     monkeypatch.setenv("DATABRICKS_ACCOUNT_ID", "acc-env")
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-env-secret")
     account = connect(retry_timeout_seconds=1)
     assert (account.source, account.account_id) == ("environment", "acc-env")
 
 
-def test_environment_without_account_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABRICKS_HOST", "http://127.0.0.1:9")
+@pytest.fixture
+def blank_host():  # noqa: ANN201
+    """A loopback host whose host metadata names no account (the emulator's names one, which the
+    SDK would adopt)."""
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    server = make_server("127.0.0.1", 0, lambda environ, start: Response("{}", mimetype="application/json")(
+        environ, start))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_environment_without_account_id_is_refused(monkeypatch: pytest.MonkeyPatch, blank_host: str) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", blank_host)
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-env-secret")
     with pytest.raises(ConfigurationError, match="no account_id") as caught:
         connect(retry_timeout_seconds=1)
     assert "dapi-env-secret" not in str(caught.value)
 
 
-def test_profile_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+def test_profile_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path, host: str) -> None:  # noqa: ANN001
     config = tmp_path / "databrickscfg"
-    config.write_text("[acct]\nhost = http://127.0.0.1:9\naccount_id = acc-profile\ntoken = dapi-profile-secret\n")
+    config.write_text(f"[acct]\nhost = {host}\naccount_id = acc-profile\ntoken = dapi-profile-secret\n")
     monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(config))
     account = connect(profile="acct", retry_timeout_seconds=1)
     assert (account.source, account.account_id) == ("profile", "acc-profile")
