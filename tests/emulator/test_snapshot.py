@@ -120,3 +120,17 @@ def test_diff_after_scripted_changes(account: Account) -> None:
     assert list(zip(added["principal"], added["full_name"], added["privilege"], strict=True)) == [
         ("Analysts.NonProd", "datalake", "USE_CATALOG")]
     assert not (changes["change_kind"] == "leaver").any()
+
+
+def test_cli_snapshot_writes_every_table(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "scimkit", "snapshot", "--emulator", "--no-progress",
+                           "--rate-scale", "20", "--out", str(tmp_path / "snaps")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "written under" in done.stdout
+    loaded = Snapshot.load(tmp_path / "snaps")
+    assert len(loaded.users) == len(seed("users")) and loaded.is_complete
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == sorted(TABLES)
