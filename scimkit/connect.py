@@ -3,7 +3,7 @@ workspace it needs.
 
 Resolution order (the first that applies wins):
 1. `emulator=True`: the embedded emulator, seeded from sample_data/ (only when asked, never as a
-   fallback);
+   fallback); `emulator=<a running Emulator>` uses that one;
 2. explicit arguments (`host` + `account_id` with a token, OAuth client or `credentials_strategy`);
 3. inside a Databricks notebook: the workspace client from the notebook context, and account
    credentials from the arguments or a secret scope;
@@ -100,7 +100,7 @@ def connect(
     profile: str | None = None,
     credentials_strategy: Any = None,
     secret_scope: str = "scimkit",
-    emulator: bool = False,
+    emulator: Any = False,
     emulator_options: dict[str, Any] | None = None,
     rate_scale: float = 1.0,
     retry_timeout_seconds: int = 300,
@@ -111,8 +111,10 @@ def connect(
     >>> account.a.groups.list()  # the SDK's AccountClient
     """
     limits = RateLimits(scale=rate_scale)
-    if emulator:
+    if emulator is True:
         return _connect_emulator(emulator_options or {}, limits, retry_timeout_seconds)
+    if emulator:  # an emulator already running (scimkit.emulator.start()), e.g. in tests
+        return _emulator_account(emulator, limits, retry_timeout_seconds)
     explicit = any(v is not None for v in (host, account_id, token, client_id, client_secret, credentials_strategy))
     if explicit:
         if not host or not account_id:
@@ -201,10 +203,16 @@ def _connect_emulator(options: dict[str, Any], limits: RateLimits, retry_timeout
             context.__exit__(None, None, None)
 
     atexit.register(stop)
+    account = _emulator_account(emu, limits, retry_timeout_seconds)
+    account._stop = stop
+    return account
+
+
+def _emulator_account(emu: Any, limits: RateLimits, retry_timeout_seconds: int) -> Account:
+    """All workspaces of the emulator share its host; the workspace id header picks one."""
     return Account(
         a=emu.account_client(retry_timeout_seconds=retry_timeout_seconds), account_id=emu.account_id,
         host=emu.host, source="emulator", limits=limits,
         _workspace_factory=lambda wid: emu.workspace_client(workspace_id=wid,
                                                             retry_timeout_seconds=retry_timeout_seconds),
-        _stop=stop,
     )

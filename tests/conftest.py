@@ -98,6 +98,14 @@ def empty_emu(_empty_emulator: Emulator) -> Emulator:
 
 
 @pytest.fixture
+def account(emu: Emulator):  # noqa: ANN201 - scimkit.connect.Account
+    """A toolkit Account on `emu`. Client-side limits are scaled up: the emulator enforces none here."""
+    from scimkit.connect import connect
+
+    return connect(emulator=emu, rate_scale=50, retry_timeout_seconds=10)
+
+
+@pytest.fixture
 def a(emu: Emulator):  # noqa: ANN201 - AccountClient
     return emu.account_client(retry_timeout_seconds=10)
 

@@ -10,22 +10,15 @@ import requests
 from databricks.sdk.errors import NotFound
 
 from scimkit import identities as ids
-from scimkit.connect import Account
+from scimkit.connect import Account, connect
 from scimkit.emulator import start
 from scimkit.errors import ConflictError, InvalidInput, ManagedByIdentityProvider, UnknownPrincipal
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
-def account_for(emu) -> Account:  # noqa: ANN001
-    return Account(a=emu.account_client(retry_timeout_seconds=10), account_id=emu.account_id, host=emu.host,
-                   source="emulator",
-                   _workspace_factory=lambda wid: emu.workspace_client(workspace_id=wid, retry_timeout_seconds=10))
 
 
-@pytest.fixture
-def account(emu) -> Account:  # noqa: ANN001
-    return account_for(emu)
 
 
 def seed(name: str) -> list[dict]:
@@ -58,7 +51,7 @@ def _admin_already_assigned() -> int:
 def test_failed_group_reads_are_recorded_not_skipped(emu) -> None:  # noqa: ANN001
     group = next(g for g in seed("groups") if g["displayName"] == "Analysts.NonProd")
     emu.app.faults.add_fault(f"GET:/Groups/{group['id']}$:404:1")
-    read = ids.read_identities(account_for(emu), progress=False)
+    read = ids.read_identities(connect(emulator=emu, retry_timeout_seconds=10), progress=False)
     assert [(f.object_type, f.object_name, f.operation) for f in read.failures] == [
         ("group", "Analysts.NonProd", "a.groups.get")]
     assert "NotFound" in read.failures[0].error
@@ -138,7 +131,7 @@ def test_workspace_assignment_is_idempotent(emu, account: Account) -> None:  # n
 
 def test_rate_limited_identity_read_lets_no_429_through() -> None:
     with start(rate_limits=True) as emu:
-        account = account_for(emu)
+        account = connect(emulator=emu, retry_timeout_seconds=10)
         read = ids.read_identities(account, progress=False)
         assert read.failures == []
         stats = requests.get(f"{emu.host}/_scimkit/stats", timeout=5).json()

@@ -12,7 +12,6 @@ import pytest
 
 from scimkit import compliance
 from scimkit.connect import Account
-from scimkit.limits import RateLimits
 from scimkit.report import run_report
 from scimkit.snapshot import Snapshot, snapshot
 
@@ -40,11 +39,6 @@ RULE_FOR_KIND = {
 }
 
 
-@pytest.fixture
-def account(emu) -> Account:  # noqa: ANN001
-    return Account(a=emu.account_client(retry_timeout_seconds=10), account_id=emu.account_id, host=emu.host,
-                   source="emulator", limits=RateLimits(scale=50),
-                   _workspace_factory=lambda wid: emu.workspace_client(workspace_id=wid, retry_timeout_seconds=10))
 
 
 @pytest.fixture

@@ -13,23 +13,14 @@ from scimkit import identities as ids
 from scimkit.access import Access
 from scimkit.catalog import grant
 from scimkit.connect import Account
-from scimkit.limits import RateLimits
 from scimkit.schema import TABLES
 from scimkit.snapshot import Snapshot, diff, snapshot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
-def account_for(emu) -> Account:  # noqa: ANN001
-    # Client-side limits scaled up: the emulator here enforces none, and the tests stay fast.
-    return Account(a=emu.account_client(retry_timeout_seconds=10), account_id=emu.account_id, host=emu.host,
-                   source="emulator", limits=RateLimits(scale=50),
-                   _workspace_factory=lambda wid: emu.workspace_client(workspace_id=wid, retry_timeout_seconds=10))
 
 
-@pytest.fixture
-def account(emu) -> Account:  # noqa: ANN001
-    return account_for(emu)
 
 
 @pytest.fixture
