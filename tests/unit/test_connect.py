@@ -105,3 +105,28 @@ def test_emulator_only_when_asked() -> None:
         assert "dapi" not in repr(account)
     finally:
         account.close()
+
+
+def test_a_credentials_strategy_is_used_for_every_request(empty_emu) -> None:  # noqa: ANN001
+    from databricks.sdk.credentials_provider import CredentialsStrategy
+
+    class TokenFromVault(CredentialsStrategy):
+        """Stands in for an msal token cache: a header function called on every request."""
+
+        calls = 0
+
+        def auth_type(self) -> str:
+            return "vault"
+
+        def __call__(self, cfg):  # noqa: ANN001, ANN204
+            def headers() -> dict[str, str]:
+                TokenFromVault.calls += 1
+                return {"Authorization": f"Bearer {empty_emu.token}"}
+
+            return headers
+
+    account = connect(host=empty_emu.host, account_id=empty_emu.account_id, credentials_strategy=TokenFromVault(),
+                      retry_timeout_seconds=5)
+    names = [sp.display_name for sp in account.a.service_principals.list()]
+    assert "scimkit-admin" in names and TokenFromVault.calls >= 1
+    assert "dapi-scimkit-admin" not in repr(account)
