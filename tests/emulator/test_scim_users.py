@@ -205,3 +205,19 @@ def test_account_size_limit(tmp_path) -> None:
         a.users.create(user_name="one@company.com")
         with pytest.raises(BadRequest, match="limit is 3"):
             a.users.create(user_name="two@company.com")
+
+
+def test_v2_clients_create_get_patch_delete(ia) -> None:
+    user = ia.users_v2.create(user_name="v2.person@company.com", display_name="V2 Person")
+    assert ia.users_v2.get(user.id).display_name == "V2 Person"
+    ia.users_v2.patch(user.id, operations=[iam.Patch(op=iam.PatchOp.REPLACE, path="displayName", value="Renamed")])
+    assert ia.users_v2.get(user.id).display_name == "Renamed"
+    group = ia.groups_v2.create(display_name="V2.Group")
+    ia.groups_v2.patch(group.id, operations=[iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": user.id}])])
+    assert [m.value for m in ia.groups_v2.get(group.id).members] == [user.id]
+    sp = ia.service_principals_v2.create(display_name="v2-robot")
+    assert ia.service_principals_v2.get(sp.id).application_id == sp.application_id
+    for api, resource_id in ((ia.groups_v2, group.id), (ia.users_v2, user.id), (ia.service_principals_v2, sp.id)):
+        api.delete(resource_id)
+        with pytest.raises(NotFound):
+            api.get(resource_id)
