@@ -1071,18 +1071,11 @@ def test_granting_to_a_group_reaches_its_members_at_once(w1, w2) -> None:
 def test_alex_and_jaya_joining_analysts_can_select_transactions(uc: Emulator, w1) -> None:
     """Grant once to the group; membership decides the rest (SCIM PATCH through the AccountClient)."""
     a = uc.account_client(retry_timeout_seconds=5)
-    try:
-        a.groups.patch(
-            ANALYSTS_ID,
-            schemas=[iam.PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP],
-            operations=[
-                iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": ALEX_ID}, {"value": JAYA_ID}])
-            ],
-        )
-    except errors.NotFound as exc:
-        if "No API found" in str(exc):
-            pytest.skip("the account SCIM Groups PATCH route is not served yet")
-        raise
+    a.groups.patch(
+        ANALYSTS_ID,
+        schemas=[iam.PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP],
+        operations=[iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": ALEX_ID}, {"value": JAYA_ID}])],
+    )
     for user in ("alex@company.com", "jaya@company.com"):
         got = _effective(w1.grants.get_effective("table", TX, principal=user))
         assert ("SELECT", None, None) in got[user], user
