@@ -9,7 +9,7 @@ concurrently under the `scim-get` limit. Every failed read is recorded, never sk
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,61 +297,60 @@ def _idp_guard(exc: PermissionDenied, group_name: str) -> ManagedByIdentityProvi
         f"change ({exc}). Make this change in the identity provider (Entra ID or Okta); it will sync.")
 
 
+def _find_or_create(account: Account, find: Callable[[], Any], create: Callable[[], Any]) -> tuple[Any, bool]:
+    """(object, created). A 409 on create (someone else, or the SDK's retry of our own request,
+    created it first) is resolved by finding the object by its natural key."""
+    existing = find()
+    if existing is not None:
+        return existing, False
+    account.limits.acquire("scim-write")
+    try:
+        return create(), True
+    except ResourceConflict:
+        existing = find()
+        if existing is None:
+            raise
+        return existing, False
+
+
 def ensure_user(account: Account, user_name: str, display_name: str | None = None) -> tuple[iam.User, Change]:
-    """Create the user unless it exists. A 409 is resolved by looking it up by userName."""
+    """Create the user unless it exists; an existing user with another display name is a conflict."""
     validate_email(user_name)
-    existing = find_user(account, user_name)
-    if existing is None:
-        account.limits.acquire("scim-write")
-        try:
-            created = account.a.users.create(user_name=user_name, display_name=display_name)
-            return created, Change("create_user", user_name, f"created with id {created.id}", True)
-        except ResourceConflict:
-            existing = find_user(account, user_name)
-            if existing is None:
-                raise
-    if display_name and existing.display_name and existing.display_name != display_name:
-        raise ConflictError(f"User {user_name} exists with display name '{existing.display_name}', not the requested "
+    user, created = _find_or_create(account, lambda: find_user(account, user_name),
+                                    lambda: account.a.users.create(user_name=user_name, display_name=display_name))
+    if created:
+        return user, Change("create_user", user_name, f"created with id {user.id}", True)
+    if display_name and user.display_name and user.display_name != display_name:
+        raise ConflictError(f"User {user_name} exists with display name '{user.display_name}', not the requested "
                             f"'{display_name}'. Use the existing name or rename the user first.")
-    return existing, Change("create_user", user_name, f"exists with id {existing.id}", False)
+    return user, Change("create_user", user_name, f"exists with id {user.id}", False)
 
 
 def ensure_group(account: Account, group_name: str, external_id: str | None = None) -> tuple[iam.Group, Change]:
     if not group_name or not group_name.strip():
         raise InvalidInput("A group needs a name.", field="group_name", value=group_name, fix="give a display name")
-    existing = find_group(account, group_name)
-    if existing is None:
-        account.limits.acquire("scim-write")
-        try:
-            created = account.a.groups.create(display_name=group_name, external_id=external_id)
-            return created, Change("create_group", group_name, f"created with id {created.id}", True)
-        except ResourceConflict:
-            existing = find_group(account, group_name)
-            if existing is None:
-                raise
-    if external_id and existing.external_id and existing.external_id != external_id:
-        raise ConflictError(f"Group {group_name} exists with externalId '{existing.external_id}', not the requested "
+    group, created = _find_or_create(account, lambda: find_group(account, group_name),
+                                     lambda: account.a.groups.create(display_name=group_name, external_id=external_id))
+    if created:
+        return group, Change("create_group", group_name, f"created with id {group.id}", True)
+    if external_id and group.external_id and group.external_id != external_id:
+        raise ConflictError(f"Group {group_name} exists with externalId '{group.external_id}', not the requested "
                             f"'{external_id}'.")
-    return existing, Change("create_group", group_name, f"exists with id {existing.id}", False)
+    return group, Change("create_group", group_name, f"exists with id {group.id}", False)
 
 
 def ensure_service_principal(account: Account, display_name: str,
                              application_id: str | None = None) -> tuple[iam.ServicePrincipal, Change]:
-    existing = find_service_principal(account, application_id or display_name)
-    if existing is None:
-        account.limits.acquire("scim-write")
-        try:
-            created = account.a.service_principals.create(display_name=display_name, application_id=application_id)
-            return created, Change("create_service_principal", display_name,
-                                   f"created with application id {created.application_id}", True)
-        except ResourceConflict:
-            existing = find_service_principal(account, application_id or display_name)
-            if existing is None:
-                raise
-    if existing.display_name != display_name:
-        raise ConflictError(f"Service principal {existing.application_id} exists as '{existing.display_name}', not "
+    sp, created = _find_or_create(
+        account, lambda: find_service_principal(account, application_id or display_name),
+        lambda: account.a.service_principals.create(display_name=display_name, application_id=application_id))
+    if created:
+        return sp, Change("create_service_principal", display_name,
+                          f"created with application id {sp.application_id}", True)
+    if sp.display_name != display_name:
+        raise ConflictError(f"Service principal {sp.application_id} exists as '{sp.display_name}', not "
                             f"the requested '{display_name}'.")
-    return existing, Change("create_service_principal", display_name, f"exists ({existing.application_id})", False)
+    return sp, Change("create_service_principal", display_name, f"exists ({sp.application_id})", False)
 
 
 def _group_members(account: Account, group_name: str) -> tuple[iam.Group, set[str]]:
@@ -378,26 +377,28 @@ def _patch_members(account: Account, group: iam.Group, op: iam.PatchOp, ids: lis
             raise _idp_guard(exc, group.display_name or group.id) from exc
 
 
+def _change_members(account: Account, group_name: str, members: Iterable[str], add: bool) -> list[str]:
+    """Resolve every name before any write, then PATCH only the members that need the change."""
+    group, current = _group_members(account, group_name)
+    resolved = [(name, resolve_member(account, name)[0]) for name in dict.fromkeys(members)]
+    todo = [(name, member_id) for name, member_id in resolved if (member_id in current) != add]
+    if todo:
+        _patch_members(account, group, iam.PatchOp.ADD if add else iam.PatchOp.REMOVE, [i for _, i in todo])
+    return [name for name, _ in todo]
+
+
 def add_members(account: Account, group_name: str, members: Iterable[str]) -> Change:
     """Add members (emails, group names, SP names or application ids) in as few PATCHes as the
     limit allows; members already present are skipped. Every name is resolved before any write."""
-    group, current = _group_members(account, group_name)
-    resolved = [(name, resolve_member(account, name)) for name in dict.fromkeys(members)]
-    missing = [(name, member_id) for name, (member_id, _kind) in resolved if member_id not in current]
-    if missing:
-        _patch_members(account, group, iam.PatchOp.ADD, [member_id for _, member_id in missing])
-    names = ", ".join(name for name, _ in missing)
-    return Change("add_members", group_name, f"added {names}" if missing else "all already members", bool(missing))
+    added = _change_members(account, group_name, members, add=True)
+    return Change("add_members", group_name, f"added {', '.join(added)}" if added else "all already members",
+                  bool(added))
 
 
 def remove_members(account: Account, group_name: str, members: Iterable[str]) -> Change:
-    group, current = _group_members(account, group_name)
-    resolved = [(name, resolve_member(account, name)) for name in dict.fromkeys(members)]
-    present = [(name, member_id) for name, (member_id, _kind) in resolved if member_id in current]
-    if present:
-        _patch_members(account, group, iam.PatchOp.REMOVE, [member_id for _, member_id in present])
-    names = ", ".join(name for name, _ in present)
-    return Change("remove_members", group_name, f"removed {names}" if present else "none were members", bool(present))
+    removed = _change_members(account, group_name, members, add=False)
+    return Change("remove_members", group_name, f"removed {', '.join(removed)}" if removed else "none were members",
+                  bool(removed))
 
 
 def set_user_active(account: Account, user_name: str, active: bool) -> Change:
