@@ -945,6 +945,33 @@ def _direct_user_grant(
     return findings_frame(rows)
 
 
+def _revoke_rows(grants: pd.DataFrame, kind_of: Callable[[str], str], detail: Callable[[Any, str], str]) -> list[dict]:
+    """One finding per (principal, securable) of `grants`, with the REVOKE that removes them all."""
+    rows = []
+    for _, g in _agg_privileges(grants, ["principal", "securable_type", "full_name"]).iterrows():
+        kind = kind_of(g["principal"])
+        rows.append(dict(
+            principal=g["principal"], principal_type=kind, securable_type=g["securable_type"],
+            securable=g["full_name"], key="grant", detail=detail(g, kind),
+            remediation=grant_sql("REVOKE", g["privilege"], g["securable_type"], g["full_name"], g["principal"]) + ";",
+        ))
+    return rows
+
+
+def _owner_rows(snapshot: Snapshot, owned: pd.DataFrame, kind_of: Callable[[str], str],
+                detail: Callable[[Any, str], str]) -> list[dict]:
+    """One finding per securable in `owned`, with the ALTER ... OWNER TO that hands it to a group."""
+    suggested = _suggested_owners(snapshot)
+    rows = []
+    for _, s in owned.iterrows():
+        kind = kind_of(s["owner"])
+        rows.append(dict(
+            principal=s["owner"], principal_type=kind, securable_type=s["securable_type"],
+            securable=s["full_name"], key="owner", detail=detail(s, kind), remediation=_transfer_sql(suggested, s),
+        ))
+    return rows
+
+
 def _remove_from_groups(member: str, groups: list[str], synced: set[str]) -> str:
     plural = "groups" if len(groups) > 1 else "group"
     text = f"Remove {member} from {plural} {_names(groups)}"
@@ -973,26 +1000,14 @@ def _deactivated_principal_access(
     if inactive.empty:
         return findings_frame()
     type_of = dict(zip(inactive["name_lower"], inactive["principal_type"], strict=True))
-    rows = []
+
+    def kind_of(name: str) -> str:
+        return type_of[name.lower()]
 
     grants = snapshot.grants[_lower(snapshot.grants["principal"]).isin(type_of)]
-    for _, g in _agg_privileges(grants, ["principal", "securable_type", "full_name"]).iterrows():
-        kind = type_of[g["principal"].lower()]
-        rows.append(
-            dict(
-                principal=g["principal"],
-                principal_type=kind,
-                securable_type=g["securable_type"],
-                securable=g["full_name"],
-                key="grant",
-                detail=f"deactivated {_principal_words(kind)} still holds {_names(g['privilege'])} on "
-                f"{g['securable_type']} {g['full_name']}",
-                remediation=grant_sql(
-                    "REVOKE", g["privilege"], g["securable_type"], g["full_name"], g["principal"]
-                )
-                + ";",
-            )
-        )
+    rows = _revoke_rows(grants, kind_of, lambda g, kind: (
+        f"deactivated {_principal_words(kind)} still holds {_names(g['privilege'])} on "
+        f"{g['securable_type']} {g['full_name']}"))
 
     mem = snapshot.memberships
     mem = mem[mem["member_type"].isin([USER, SERVICE_PRINCIPAL]) & _lower(mem["member_name"]).isin(type_of)]
@@ -1012,21 +1027,8 @@ def _deactivated_principal_access(
 
     sec = snapshot.securables
     owned = sec[sec["owner"].notna() & _lower(sec["owner"]).isin(type_of)]
-    suggested = _suggested_owners(snapshot)
-    for _, s in owned.iterrows():
-        kind = type_of[s["owner"].lower()]
-        rows.append(
-            dict(
-                principal=s["owner"],
-                principal_type=kind,
-                securable_type=s["securable_type"],
-                securable=s["full_name"],
-                key="owner",
-                detail=f"deactivated {_principal_words(kind)} still owns {s['securable_type']} "
-                f"{s['full_name']}",
-                remediation=_transfer_sql(suggested, s),
-            )
-        )
+    rows += _owner_rows(snapshot, owned, kind_of, lambda s, kind: (
+        f"deactivated {_principal_words(kind)} still owns {s['securable_type']} {s['full_name']}"))
     return findings_frame(rows)
 
 
@@ -1550,40 +1552,18 @@ def _sp_write_on_production(
 def _missing_principal(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
 ) -> pd.DataFrame:
+    def unknown(_name: str) -> str:
+        return UNKNOWN
+
     grants = snapshot.grants[snapshot.grants["principal_type"] == UNKNOWN]
-    rows = []
-    for _, g in _agg_privileges(grants, ["principal", "securable_type", "full_name"]).iterrows():
-        rows.append(
-            dict(
-                principal=g["principal"],
-                principal_type=UNKNOWN,
-                securable_type=g["securable_type"],
-                securable=g["full_name"],
-                key="grant",
-                detail=f"{_names(g['privilege'])} on {g['securable_type']} {g['full_name']} granted to "
-                f"{g['principal']}, which is no user, group or service principal of the account",
-                remediation=grant_sql(
-                    "REVOKE", g["privilege"], g["securable_type"], g["full_name"], g["principal"]
-                )
-                + ";",
-            )
-        )
+    rows = _revoke_rows(grants, unknown, lambda g, _kind: (
+        f"{_names(g['privilege'])} on {g['securable_type']} {g['full_name']} granted to "
+        f"{g['principal']}, which is no user, group or service principal of the account"))
     sec = snapshot.securables
     orphans = sec[(sec["owner_type"] == UNKNOWN) & sec["owner"].notna()]
-    suggested = _suggested_owners(snapshot)
-    for _, s in orphans.iterrows():
-        rows.append(
-            dict(
-                principal=s["owner"],
-                principal_type=UNKNOWN,
-                securable_type=s["securable_type"],
-                securable=s["full_name"],
-                key="owner",
-                detail=f"{s['securable_type']} {s['full_name']} is owned by {s['owner']}, which is no "
-                "user, group or service principal of the account",
-                remediation=_transfer_sql(suggested, s),
-            )
-        )
+    rows += _owner_rows(snapshot, orphans, unknown, lambda s, _kind: (
+        f"{s['securable_type']} {s['full_name']} is owned by {s['owner']}, which is no "
+        "user, group or service principal of the account"))
     return findings_frame(rows)
 
 
