@@ -15,7 +15,6 @@ schema's dtypes; other tables (findings, journals) as stored.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -672,8 +671,3 @@ def diff(old: Any, new: Any) -> pd.DataFrame:
         .reset_index(drop=True)
     )
     return result.astype(object).where(result.notna(), None)
-
-
-def snapshot_time_now() -> pd.Timestamp:
-    """The current time in UTC, to the second (a convenient `snapshot_time`)."""
-    return pd.Timestamp(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))

@@ -102,19 +102,6 @@ class IdentityRead:
     assignments: list[AssignmentRecord] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
 
-    def name_of(self, member: MemberRef) -> str | None:
-        """The natural key of a member id (userName, group displayName, SP applicationId)."""
-        return self._names().get(member.member_id)
-
-    def _names(self) -> dict[str, str]:
-        cache = getattr(self, "_name_cache", None)
-        if cache is None:
-            cache = {u.user_id: u.user_name for u in self.users}
-            cache.update({s.sp_id: s.application_id for s in self.service_principals})
-            cache.update({g.group_id: g.group_name for g in self.groups})
-            self._name_cache = cache
-        return cache
-
 
 # -- reading -------------------------------------------------------------------------------------
 
