@@ -9,7 +9,7 @@ grouped by metastore id; the lowest workspace id of a metastore reads it), then 
 
 concurrently, every request under a client-side token bucket (`uc-list` for lists, gets and
 metastore reads, `uc-grants-read` for grants). One token is taken per HTTP request, pages
-included: the SDK's own service classes send the requests through `_Metered`, which stands in for
+included: the SDK's own service classes send the requests through `limits.MeteredApiClient`, which stands in for
 the SDK's ApiClient and takes the token before each one. Every failed read (after the SDK's
 retries) is a `ReadFailure` in `CatalogRead.failures`, never skipped. Skipped on purpose:
 catalogs of type INTERNAL_CATALOG and `hive_metastore` (the permissions API does not serve them)
@@ -40,7 +40,7 @@ from databricks.sdk.service import catalog
 from .connect import Account
 from .errors import InapplicablePrivilege, InvalidInput, UnknownPrincipal, UnknownSecurable
 from .identities import EMAIL, Change, find_group, find_service_principal, find_user
-from .limits import RateLimits
+from .limits import MeteredApiClient
 from .parallel import ReadFailure, describe_error, run_concurrently
 from .schema import ACCOUNT_USERS_NAME
 
@@ -232,34 +232,8 @@ def privilege_enum(name: str) -> Any:
 # -- metered requests ------------------------------------------------------------------------------
 
 
-class _Metered:
-    """Stands in for a WorkspaceClient's ApiClient inside the SDK's own service classes: takes a
-    `rate_class` token before each HTTP request (the first `prepaid` excepted: the caller already took
-    them) and keeps the raw response bodies. Retries happen inside `do`, after Retry-After."""
-
-    def __init__(self, api: Any, limits: RateLimits, rate_class: str, prepaid: int = 0) -> None:
-        self._inner = api
-        self._limits = limits
-        self._rate_class = rate_class
-        self._prepaid = prepaid
-        self.requests = 0
-        self.last: Any = None
-
-    def do(self, *args: Any, **kwargs: Any) -> Any:
-        if self._prepaid > 0:
-            self._prepaid -= 1
-        else:
-            self._limits.acquire(self._rate_class)
-        self.requests += 1
-        self.last = self._inner.do(*args, **kwargs)
-        return self.last
-
-    def __getattr__(self, name: str) -> Any:  # _cfg and anything else the service classes read
-        return getattr(self._inner, name)
-
-
-def _metered(account: Account, w: Any, rate_class: str, prepaid: int = 0) -> _Metered:
-    return _Metered(w.api_client, account.limits, rate_class, prepaid)
+def _metered(account: Account, w: Any, rate_class: str, prepaid: int = 0) -> MeteredApiClient:
+    return MeteredApiClient(w.api_client, account.limits, rate_class, prepaid)
 
 
 # -- records ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ concurrently under the `scim-get` limit. Every failed read is recorded, never sk
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +18,11 @@ from databricks.sdk.service import iam
 
 from .connect import Account
 from .errors import ConflictError, InvalidInput, ManagedByIdentityProvider, UnknownPrincipal
+from .limits import MeteredApiClient
 from .parallel import ReadFailure, describe_error, run_concurrently
 from .schema import GROUP, SERVICE_PRINCIPAL, USER
 
-PAGE_SIZE = 100  # the server's SCIM page size: one token per page
+PAGE_SIZE = 100  # the server's SCIM page size
 MAX_MEMBERS_PER_PATCH = 100  # member changes per PATCH; more are split into several PATCHes
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 REF_TYPES = {"Users": USER, "Groups": GROUP, "ServicePrincipals": SERVICE_PRINCIPAL}
@@ -105,16 +106,15 @@ class IdentityRead:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def _paged(account: Account, pages: Iterable[Any]) -> Iterator[Any]:
-    """Take a `scim-list` token before each page the SDK fetches. The SDK always ends with one
-    more request that comes back empty, so the first page takes two tokens (the second stands for
-    that last request; a list that is a multiple of the page size spends one token too many)."""
-    account.limits.acquire("scim-list")
-    account.limits.acquire("scim-list")
-    for index, item in enumerate(pages, start=1):
-        yield item
-        if index % PAGE_SIZE == 0:
-            account.limits.acquire("scim-list")
+class _ScimLists:
+    """The SDK's own account SCIM services on a metered client: one `scim-list` token per HTTP
+    request, including each page and the empty page the SDK always fetches last."""
+
+    def __init__(self, account: Account) -> None:
+        api = MeteredApiClient(account.a.api_client, account.limits, "scim-list")
+        self.users = iam.AccountUsersAPI(api)
+        self.groups = iam.AccountGroupsAPI(api)
+        self.service_principals = iam.AccountServicePrincipalsAPI(api)
 
 
 def _roles(values: Any) -> tuple[str, ...]:
@@ -122,22 +122,23 @@ def _roles(values: Any) -> tuple[str, ...]:
 
 
 def list_users(account: Account) -> list[UserRecord]:
-    pages = account.a.users.list(attributes="id,userName,displayName,active,externalId,roles", count=PAGE_SIZE)
+    pages = _ScimLists(account).users.list(attributes="id,userName,displayName,active,externalId,roles",
+                                           count=PAGE_SIZE)
     return [UserRecord(u.id, u.user_name, u.display_name, u.active is not False, u.external_id, _roles(u.roles))
-            for u in _paged(account, pages)]
+            for u in pages]
 
 
 def list_service_principals(account: Account) -> list[ServicePrincipalRecord]:
-    pages = account.a.service_principals.list(attributes="id,applicationId,displayName,active,externalId,roles",
-                                              count=PAGE_SIZE)
+    pages = _ScimLists(account).service_principals.list(
+        attributes="id,applicationId,displayName,active,externalId,roles", count=PAGE_SIZE)
     return [ServicePrincipalRecord(s.id, s.application_id, s.display_name, s.active is not False, s.external_id,
-                                   _roles(s.roles)) for s in _paged(account, pages)]
+                                   _roles(s.roles)) for s in pages]
 
 
 def list_groups(account: Account) -> list[GroupRecord]:
     """Groups without members (the list never has them); see `read_members`."""
-    pages = account.a.groups.list(attributes="id,displayName,externalId,roles", count=PAGE_SIZE)
-    return [GroupRecord(g.id, g.display_name, g.external_id, (), _roles(g.roles)) for g in _paged(account, pages)]
+    pages = _ScimLists(account).groups.list(attributes="id,displayName,externalId,roles", count=PAGE_SIZE)
+    return [GroupRecord(g.id, g.display_name, g.external_id, (), _roles(g.roles)) for g in pages]
 
 
 def _member_refs(group: iam.Group) -> tuple[MemberRef, ...]:
@@ -224,23 +225,20 @@ def _quote(value: str) -> str:
 
 
 def find_user(account: Account, user_name: str) -> iam.User | None:
-    account.limits.acquire("scim-list")
-    found = list(account.a.users.list(filter=f"userName eq {_quote(user_name)}", count=PAGE_SIZE))
+    found = list(_ScimLists(account).users.list(filter=f"userName eq {_quote(user_name)}", count=PAGE_SIZE))
     return found[0] if found else None
 
 
 def find_group(account: Account, group_name: str) -> iam.Group | None:
-    account.limits.acquire("scim-list")
-    found = list(account.a.groups.list(filter=f"displayName eq {_quote(group_name)}",
-                                       attributes="id,displayName,externalId", count=PAGE_SIZE))
+    found = list(_ScimLists(account).groups.list(filter=f"displayName eq {_quote(group_name)}",
+                                                 attributes="id,displayName,externalId", count=PAGE_SIZE))
     return found[0] if found else None
 
 
 def find_service_principal(account: Account, name_or_application_id: str) -> iam.ServicePrincipal | None:
-    account.limits.acquire("scim-list")
     key = "applicationId" if re.fullmatch(r"[0-9a-fA-F-]{36}", name_or_application_id) else "displayName"
-    found = list(account.a.service_principals.list(filter=f"{key} eq {_quote(name_or_application_id)}",
-                                                   count=PAGE_SIZE))
+    found = list(_ScimLists(account).service_principals.list(filter=f"{key} eq {_quote(name_or_application_id)}",
+                                                             count=PAGE_SIZE))
     return found[0] if found else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 # class -> (requests, per seconds). Generated, unverified numbers (see the emulator's ledger).
 RATE_LIMIT_CLASSES: dict[str, tuple[float, float]] = {
@@ -75,3 +76,29 @@ class RateLimits:
         if waited:
             with self._lock:
                 self.waited[rate_class] = self.waited.get(rate_class, 0.0) + waited
+
+
+class MeteredApiClient:
+    """Stands in for a WorkspaceClient's ApiClient inside the SDK's own service classes: takes a
+    `rate_class` token before each HTTP request (the first `prepaid` excepted: the caller already took
+    them) and keeps the raw response bodies. Retries happen inside `do`, after Retry-After."""
+
+    def __init__(self, api: Any, limits: RateLimits, rate_class: str, prepaid: int = 0) -> None:
+        self._inner = api
+        self._limits = limits
+        self._rate_class = rate_class
+        self._prepaid = prepaid
+        self.requests = 0
+        self.last: Any = None
+
+    def do(self, *args: Any, **kwargs: Any) -> Any:
+        if self._prepaid > 0:
+            self._prepaid -= 1
+        else:
+            self._limits.acquire(self._rate_class)
+        self.requests += 1
+        self.last = self._inner.do(*args, **kwargs)
+        return self.last
+
+    def __getattr__(self, name: str) -> Any:  # _cfg and anything else the service classes read
+        return getattr(self._inner, name)

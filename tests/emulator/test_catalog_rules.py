@@ -11,7 +11,7 @@ from databricks.sdk.service import catalog as sdk_catalog
 from scimkit import catalog
 from scimkit.emulator import unity_rules
 from scimkit.errors import InapplicablePrivilege, InvalidInput
-from scimkit.limits import RateLimits
+from scimkit.limits import MeteredApiClient, RateLimits
 
 
 def test_privilege_table_is_the_emulators() -> None:
@@ -108,7 +108,7 @@ class _Counting(RateLimits):
 
 def test_metered_api_takes_one_token_per_request_after_the_prepaid_ones() -> None:
     limits = _Counting()
-    api = catalog._Metered(_FakeApi(), limits, "uc-list", prepaid=1)
+    api = MeteredApiClient(_FakeApi(), limits, "uc-list", prepaid=1)
     assert api._cfg == "config"  # the SDK's service classes read it for the workspace header
     for _ in range(3):
         api.do("GET", "/x")
