@@ -69,7 +69,8 @@ class EmulatorApp:
         self.store = store
         self.config = config
         self.faults = faults
-        self.reseed = reseed
+        self._reseed = reseed
+        self.default_workspace_id = identity_routes.default_workspace_id(store)
         self.routes = all_routes()
         rules = []
         for index, route in enumerate(self.routes):
@@ -128,6 +129,11 @@ class EmulatorApp:
             return self._error(family_error(family, 500, "The emulator failed to handle this request (see its log)."))
         return self._reply(reply)
 
+    def reseed(self) -> None:
+        """Restore the seed; the default workspace is read once per seeding, not per request."""
+        self._reseed()
+        self.default_workspace_id = identity_routes.default_workspace_id(self.store)
+
     # -- steps --------------------------------------------------------------------------------
     def _authenticate(self, request: Request, route: Route) -> Caller:
         anonymous = Caller("anonymous", "", "", "anonymous")
@@ -157,9 +163,8 @@ class EmulatorApp:
 
     def _workspace_id(self, request: Request, route: Route) -> int:
         header = request.headers.get("X-Databricks-Workspace-Id")
-        default = identity_routes.default_workspace_id(self.store)
         if not header:
-            return default
+            return self.default_workspace_id
         try:
             workspace_id = int(header)
         except ValueError:

@@ -121,11 +121,9 @@ def create(
         reseed()
     app = EmulatorApp(store, config, Faults(latency_ms, rate_limits, speed, faults), reseed)
     server = make_server(LOOPBACK, port, app, threaded=True, request_handler=_QuietHandler)
-    from .identity_routes import default_workspace_id
-
     return Emulator(host=f"http://{LOOPBACK}:{server.server_port}", account_id=account_id, token=token,
                     reader_token=reader_token, scim_token=scim_token,
-                    default_workspace_id=default_workspace_id(store), app=app, _server=server)
+                    default_workspace_id=app.default_workspace_id, app=app, _server=server)
 
 
 @contextmanager
