@@ -7,8 +7,9 @@ The real `databricks-sdk` clients talk to it over HTTP, unmodified. It never imp
         a = emu.account_client()
         w = emu.workspace_client()
 
-Layout: `app` (WSGI: routing, auth, faults) | `identity_routes` + `identity_rules` (account SCIM,
-workspaces, assignments) | `unity_routes` + `unity_rules` (Unity Catalog) | `store` (SQLite) |
+Layout: one subpackage per API family, routes and rules apart: `scim/` (account SCIM,
+workspaces, assignments) | `unity/` (Unity Catalog). Shared beside them: `app` (WSGI: routing,
+auth, faults) | `wire` (request context, replies, route records) | `errors` | `store` (SQLite) |
 `faults` (latency, rate limits, injected errors) | `seed` | `ledger` (what is served, and why).
 """
 

@@ -18,10 +18,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import identity_routes, unity_routes
 from .errors import ApiError, ScimError, WireError, family_error
 from .faults import RATE_LIMIT_CLASSES, Faults
+from .scim import routes as scim_routes
 from .store import Store
+from .unity import routes as unity_routes
 from .wire import (
     ADMIN_SP_APPLICATION_ID,
     ADMIN_SP_ID,
@@ -58,7 +59,7 @@ def _meta_routes() -> list[Route]:
 
 
 def all_routes() -> list[Route]:
-    return _meta_routes() + identity_routes.ROUTES + unity_routes.ROUTES
+    return _meta_routes() + scim_routes.ROUTES + unity_routes.ROUTES
 
 
 class EmulatorApp:
@@ -70,7 +71,7 @@ class EmulatorApp:
         self.config = config
         self.faults = faults
         self._reseed = reseed
-        self.default_workspace_id = identity_routes.default_workspace_id(store)
+        self.default_workspace_id = scim_routes.default_workspace_id(store)
         self.routes = all_routes()
         rules = []
         for index, route in enumerate(self.routes):
@@ -132,7 +133,7 @@ class EmulatorApp:
     def reseed(self) -> None:
         """Restore the seed; the default workspace is read once per seeding, not per request."""
         self._reseed()
-        self.default_workspace_id = identity_routes.default_workspace_id(self.store)
+        self.default_workspace_id = scim_routes.default_workspace_id(self.store)
 
     # -- steps --------------------------------------------------------------------------------
     def _authenticate(self, request: Request, route: Route) -> Caller:
@@ -169,7 +170,7 @@ class EmulatorApp:
             workspace_id = int(header)
         except ValueError:
             raise family_error(route.family, 400, f"X-Databricks-Workspace-Id {header!r} is not a number.") from None
-        if not identity_routes.workspace_exists(self.store, workspace_id):
+        if not scim_routes.workspace_exists(self.store, workspace_id):
             raise family_error(route.family, 404, f"Workspace {workspace_id} does not exist in this account.")
         return workspace_id
 

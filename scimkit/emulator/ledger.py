@@ -8,8 +8,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import app, identity_routes, unity_routes
+from . import app
 from .faults import RATE_LIMIT_CLASSES
+from .scim import routes as scim_routes
+from .unity import routes as unity_routes
 from .wire import Decision
 
 GENERAL_DECISIONS = [
@@ -59,7 +61,7 @@ def render() -> str:
         unit = "s" if per == 1 else f"{int(per)} s"
         lines.append(f"| {name} | {int(count)} per {unit} | {scope} |")
     lines += ["", "## Decisions where Databricks is silent", "", "| topic | decision | source |", "| --- | --- | --- |"]
-    decisions = GENERAL_DECISIONS + identity_routes.DECISIONS + list(getattr(unity_routes, "DECISIONS", []))
+    decisions = GENERAL_DECISIONS + scim_routes.DECISIONS + list(getattr(unity_routes, "DECISIONS", []))
     for decision in decisions:
         lines.append(f"| {decision.topic} | {decision.decision} | {decision.source} |")
     privilege_table = getattr(unity_routes, "privilege_table_markdown", None)

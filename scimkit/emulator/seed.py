@@ -12,8 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from . import unity_rules
 from .store import Store, dumps, next_seq, set_meta
+from .unity import rules as unity_rules
 from .wire import (
     ADMIN_SP_APPLICATION_ID,
     ADMIN_SP_ID,

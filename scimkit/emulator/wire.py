@@ -1,6 +1,6 @@
 """What every route module shares: the route record, the request context and the reply.
 
-A route module (`identity_routes`, `unity_routes`) exports `ROUTES: list[Route]`; the app builds
+A route module (`scim.routes`, `unity.routes`) exports `ROUTES: list[Route]`; the app builds
 its URL map and the ledger from those lists, so what is served and what is documented agree.
 """
 

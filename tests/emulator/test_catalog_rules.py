@@ -9,7 +9,7 @@ import pytest
 from databricks.sdk.service import catalog as sdk_catalog
 
 from scimkit import catalog
-from scimkit.emulator import unity_rules
+from scimkit.emulator.unity import rules as unity_rules
 from scimkit.errors import InapplicablePrivilege, InvalidInput
 from scimkit.limits import MeteredApiClient, RateLimits
 

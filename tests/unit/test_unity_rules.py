@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from databricks.sdk.service import catalog
 
-from scimkit.emulator import seed, unity_routes
-from scimkit.emulator import unity_rules as rules
+from scimkit.emulator import seed
 from scimkit.emulator.errors import ApiError
 from scimkit.emulator.store import Store
+from scimkit.emulator.unity import routes as unity_routes
+from scimkit.emulator.unity import rules
 
 # -- privilege table ---------------------------------------------------------------------------------
 

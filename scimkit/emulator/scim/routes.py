@@ -1,17 +1,17 @@
 """Account identity routes: SCIM users, groups and service principals (2.0 and 2.1 prefixes),
 workspaces, and workspace permission assignments. Wire format only; rules live in
-`identity_rules`, filters in `scim_filter`.
+`rules`, filters in `filters`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import identity_rules as rules
-from . import scim_filter
-from .errors import ApiError, ScimError
-from .store import Store, get_meta
-from .wire import DEFAULT_WORKSPACE_ID, Ctx, Decision, Reply, Route
+from ..errors import ApiError, ScimError
+from ..store import Store, get_meta
+from ..wire import DEFAULT_WORKSPACE_ID, Ctx, Decision, Reply, Route
+from . import filters as scim_filter
+from . import rules
 
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 

@@ -16,7 +16,7 @@ from scim2_filter_parser import ast as fast
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser
 
-from .errors import ScimError
+from ..errors import ScimError
 
 SUPPORTED_OPERATORS = ("eq", "ne", "co", "sw")
 ALL_OPERATORS = ("eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr")

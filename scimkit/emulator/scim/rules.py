@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiError, ScimError
-from .store import dumps, loads, next_id, next_seq
-from .wire import Limits
+from ..errors import ApiError, ScimError
+from ..store import dumps, loads, next_id, next_seq
+from ..wire import Limits
 
 KINDS = {"Users": "User", "Groups": "Group", "ServicePrincipals": "ServicePrincipal"}
 KEY_FIELD = {"User": "userName", "Group": "displayName", "ServicePrincipal": "applicationId"}

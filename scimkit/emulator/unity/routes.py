@@ -19,10 +19,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from . import unity_rules as rules
-from .errors import ApiError, bad_request, not_found
-from .store import loads
-from .wire import Ctx, Decision, Reply, Route
+from ..errors import ApiError, bad_request, not_found
+from ..store import loads
+from ..wire import Ctx, Decision, Reply, Route
+from . import rules
 
 UC = "/api/2.1/unity-catalog"
 

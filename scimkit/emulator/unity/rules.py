@@ -1,6 +1,6 @@
 """Unity Catalog rules: securables, privileges, inheritance, grant changes, effective permissions.
 
-No HTTP here: `unity_routes` parses the wire and calls these functions inside one transaction.
+No HTTP here: `unity.routes` parses the wire and calls these functions inside one transaction.
 Errors are raised as `ApiError` (the `{"error_code", "message"}` family every UC route uses).
 
 Model (see `docs/privileges.md` for the privilege table and its sources):
@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiError, bad_request, not_found, permission_denied
-from .store import dumps, loads
+from ..errors import ApiError, bad_request, not_found, permission_denied
+from ..store import dumps, loads
 
 ACCOUNT_USERS = "account users"
 
@@ -843,7 +843,7 @@ def load_seed(
     securable. Grants to principals the account does not know are kept as written: a seed may
     plant a grant to a deleted principal on purpose.
     """
-    from .seed import SeedError  # seed imports this module
+    from ..seed import SeedError  # seed imports this module
 
     metastores = {
         r["metastore_id"].lower(): r["metastore_id"]

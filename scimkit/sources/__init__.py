@@ -1,0 +1,9 @@
+"""The identity provider's side: sources that say who should exist and where.
+
+Every source yields `SourceIdentities` (`records.py`), whatever it reads: the HR roster CSV
+(`roster.py`), Entra ID through msal and Microsoft Graph (`entra.py`).
+"""
+
+from .records import SourceGroup, SourceIdentities, SourcePerson
+
+__all__ = ["SourceGroup", "SourceIdentities", "SourcePerson"]
