@@ -120,8 +120,8 @@ def from_sdk_error(exc: BaseException, host: str, account_id: str) -> ScimkitErr
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    text = str(exc).strip().split(" Config: ")[0].splitlines()  # the SDK appends its configuration
+    return text[0][:300].rstrip(".") if text else type(exc).__name__
 
 
 class InvalidInput(ScimkitError):
