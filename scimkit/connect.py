@@ -102,8 +102,8 @@ def probe_host(url: str, timeout: float = DEFAULT_CONNECT_TIMEOUT, attempts: int
         except requests.exceptions.SSLError as exc:  # retrying does not fix a certificate
             return HostProbe(url, False, error=f"TLS error: {_short(exc)}", seconds=time.monotonic() - started)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            error = f"{'no answer within %gs' % timeout if isinstance(exc, requests.Timeout) else 'cannot connect'}" \
-                    f" ({_short(exc)})"
+            what = f"no answer within {timeout:g}s" if isinstance(exc, requests.Timeout) else "cannot connect"
+            error = f"{what} ({_short(exc)})"
             if attempt + 1 < attempts:
                 time.sleep(0.5)
             continue
@@ -209,7 +209,7 @@ class Account:
         """One account read (the workspace list), so that wrong credentials, a wrong account id or a
         dead host fail here with what to configure, not as a snapshot full of failed reads."""
         try:
-            self.workspace_ids
+            _ = self.workspace_ids
         except Exception as exc:  # noqa: BLE001 - mapped below, or re-raised as it is
             mapped = from_sdk_error(exc, self.host, self.account_id)
             if mapped is None:

@@ -27,7 +27,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import requests
-from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied, ResourceConflict, Unauthenticated
+from databricks.sdk.errors import (
+    DatabricksError,
+    NotFound,
+    PermissionDenied,
+    ResourceConflict,
+    Unauthenticated,
+)
 
 
 class ScimkitError(Exception):
