@@ -2,6 +2,11 @@
 
     ScimkitError
      ├── ConfigurationError                       no account configured, or configured wrongly
+     │    ├── AuthenticationFailed (+ sdk Unauthenticated)  the credentials were refused
+     │    ├── AccessDenied (+ sdk PermissionDenied)         the credentials may not read the account
+     │    └── AccountNotFound (+ sdk NotFound)              the host serves no such account
+     ├── ConnectionFailed                         a host could not be reached within the connect timeout
+     │    └── WorkspaceUnreachable                one workspace's URL (the rest of the account still reads)
      ├── InvalidInput                             bad input, refused before any write
      │    ├── UnknownPrincipal (+ sdk NotFound)   no such user, group or service principal
      │    ├── UnknownSecurable (+ sdk NotFound)   no such catalog, schema, table, volume, ...
@@ -13,13 +18,22 @@
      └── CycleError                               nested groups that contain themselves
 
 Domain errors also subclass the SDK class a caller already catches (`except NotFound` still works).
+`from_sdk_error` turns the SDK's authentication, permission, not-found and connection errors met while
+reaching an account into these, with what to configure; the CLI prints the first line of a message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from databricks.sdk.errors import NotFound, PermissionDenied, ResourceConflict
+import requests
+from databricks.sdk.errors import (
+    DatabricksError,
+    NotFound,
+    PermissionDenied,
+    ResourceConflict,
+    Unauthenticated,
+)
 
 
 class ScimkitError(Exception):
@@ -35,6 +49,85 @@ class ScimkitError(Exception):
 
 class ConfigurationError(ScimkitError):
     """No account could be resolved, or the configuration is incomplete."""
+
+
+class AuthenticationFailed(ConfigurationError, Unauthenticated):
+    """The host refused the credentials (HTTP 401)."""
+
+    def __init__(self, message: str) -> None:
+        ConfigurationError.__init__(self, message)
+
+
+class AccessDenied(ConfigurationError, PermissionDenied):
+    """The credentials are valid but may not read the account API (HTTP 403)."""
+
+    def __init__(self, message: str) -> None:
+        ConfigurationError.__init__(self, message)
+
+
+class AccountNotFound(ConfigurationError, NotFound):
+    """The account API answered 404 for the account itself: a wrong account id or host."""
+
+    def __init__(self, message: str) -> None:
+        ConfigurationError.__init__(self, message)
+
+
+class ConnectionFailed(ScimkitError):
+    """A host did not answer within the connect timeout; `url` is the address tried."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class WorkspaceUnreachable(ConnectionFailed):
+    """One workspace could not be reached: its id, the URL tried, why, and what to configure."""
+
+    def __init__(self, workspace_id: int, url: str | None, reason: str, how: str = "") -> None:
+        self.workspace_id = workspace_id
+        self.reason = reason
+        tried = f"at {url}" if url else "(no URL known for it)"
+        via = f" ({how})" if how else ""
+        super().__init__(
+            f"workspace {workspace_id} could not be reached {tried}{via}: {reason}. Fix: give its URL with "
+            f"`--workspace {workspace_id}=https://...` (or a ~/.databrickscfg profile, "
+            f"`--workspace {workspace_id}=PROFILE`; connect(workspaces={{{workspace_id}: ...}})), or allow "
+            "network access to it from here (private link, firewall, proxy)", url)
+
+
+def from_sdk_error(exc: BaseException, host: str, account_id: str) -> ScimkitError | None:
+    """The scimkit error for an SDK error met while reaching an account, or None when it is not one
+    of the kinds a user fixes by configuration (authentication, permission, not found, connection)."""
+    if isinstance(exc, ScimkitError):
+        return exc
+    if isinstance(exc, Unauthenticated):
+        return AuthenticationFailed(
+            f"the account host {host} refused the credentials (401 {_first_line(exc)}). Fix: check "
+            "DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET, or the --profile's credentials) "
+            "for account " + account_id)
+    if isinstance(exc, PermissionDenied):
+        return AccessDenied(
+            f"the credentials may not read account {account_id} at {host} (403 {_first_line(exc)}). Fix: use an "
+            "account admin's token or service principal")
+    if isinstance(exc, NotFound):
+        return AccountNotFound(
+            f"account {account_id} was not found at {host} (404 {_first_line(exc)}). Fix: check --account-id "
+            "(DATABRICKS_ACCOUNT_ID) and that --host is the accounts host of that account")
+    cause = exc
+    if isinstance(exc, TimeoutError) and exc.__cause__ is not None:  # the SDK's retries gave up
+        cause = exc.__cause__
+    if isinstance(cause, (requests.ConnectionError, requests.Timeout, ConnectionError)):
+        return ConnectionFailed(
+            f"the account host {host} could not be reached ({_first_line(cause)}). Fix: check --host "
+            "(DATABRICKS_HOST) and the network from here (proxy, firewall, private link)", host)
+    if isinstance(exc, DatabricksError):
+        return None
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().split(" Config: ")[0].splitlines()  # the SDK appends its configuration
+    return text[0][:300].rstrip(".") if text else type(exc).__name__
 
 
 class InvalidInput(ScimkitError):

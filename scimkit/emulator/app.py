@@ -192,8 +192,10 @@ class EmulatorApp:
 
 def _well_known(ctx: Ctx) -> Reply:
     app: EmulatorApp = ctx.app
-    # No workspace_id here: the SDK would then send X-Databricks-Workspace-Id on every call.
-    return Reply(200, {"account_id": app.config.account_id})
+    # As a unified host acting for its account: it names the account (a classic, multi-tenant
+    # accounts host cannot) and its cloud, and no workspace_id (the SDK would then send
+    # X-Databricks-Workspace-Id on account calls too); workspace clients name their workspace.
+    return Reply(200, {"account_id": app.config.account_id, "cloud": "AWS"})
 
 
 def _me(ctx: Ctx) -> Reply:

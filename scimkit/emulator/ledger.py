@@ -15,9 +15,13 @@ from .unity import routes as unity_routes
 from .wire import Decision
 
 GENERAL_DECISIONS = [
-    Decision("Host metadata", "GET /.well-known/databricks-config answers 200 {account_id} with no token and no "
-             "workspace_id, so the SDK neither warns nor adds a workspace header on its own.",
-             "databricks-api.md 5.1 and 6.3"),
+    Decision("Host metadata", "GET /.well-known/databricks-config answers, with no token, as a unified host "
+             "acting for its account: 200 {account_id, cloud: AWS} and no workspace_id, so the SDK neither warns "
+             "nor adds a workspace header to account calls. Naming the account is what tells a client (scimkit's "
+             "connect) that this host also serves the account's workspaces, reached by X-Databricks-Workspace-Id "
+             "on the same host; a classic accounts host is multi-tenant and names none. No oidc_endpoint yet: "
+             "OAuth discovery keeps the SDK's default paths.",
+             "databricks-api.md 5.1 and 6.3; SDK config.py _resolve_host_metadata (0.113.0 and later)"),
     Decision("Workspace routing", "One host serves the account and every workspace; X-Databricks-Workspace-Id picks "
              "the workspace (the default one when absent; an unknown id is 404). The SDK sends the header from "
              "0.113.0 when workspace_id is configured.", "databricks-api.md 4; SDK 0.113.0 service/catalog.py"),
