@@ -5,5 +5,7 @@ Every source yields `SourceIdentities` (`records.py`), whatever it reads: the HR
 """
 
 from .records import SourceGroup, SourceIdentities, SourcePerson
+from .roster import RosterInvalid, RosterProblem, read_roster, validate_roster
 
-__all__ = ["SourceGroup", "SourceIdentities", "SourcePerson"]
+__all__ = ["RosterInvalid", "RosterProblem", "SourceGroup", "SourceIdentities", "SourcePerson", "read_roster",
+           "validate_roster"]
