@@ -32,6 +32,25 @@ USER_SELECT = "id,userPrincipalName,mail,displayName,accountEnabled,employeeId"
 RETRY_STATUSES = (429, 503, 504)
 
 
+class _Redirect(requests.adapters.HTTPAdapter):
+    def __init__(self, public: str, base: str) -> None:
+        super().__init__()
+        self.public, self.base = public, base
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        request.url = (request.url or "").replace(self.public, self.base, 1)
+        return super().send(request, **kwargs)
+
+
+def redirected_session(base: str) -> requests.Session:
+    """A Session that sends the Microsoft login and Graph hosts to `base` (an offline tenant such as
+    the emulator's); msal keeps the real authority (entra-graph.md 2.3)."""
+    session = requests.Session()
+    for public in (AUTHORITY, GRAPH_URL.rsplit("/", 1)[0]):
+        session.mount(public, _Redirect(public, base.rstrip("/")))
+    return session
+
+
 class EntraError(ScimkitError):
     """A token or Graph request failed; the message names the request, never the secret."""
 
