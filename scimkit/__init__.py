@@ -11,6 +11,7 @@ from .access import Access, effective_grants, transitive_memberships, usability
 from .catalog import grant, read_catalog, revoke, set_owner
 from .compliance import ComplianceConfig, evaluate, rule
 from .connect import Account, connect
+from .drift import drift
 from .errors import (
     ConfigurationError,
     ConflictError,
@@ -38,6 +39,8 @@ from .identities import (
 from .matrix import permission_matrix, plot_matrix
 from .report import run_report
 from .snapshot import Snapshot, diff, snapshot
+from .sources.entra import EntraCredentials, GraphReader, credentials_strategy
+from .sources.roster import RosterInvalid, read_roster
 from .sql_script import apply_script, parse_script
 
 __version__ = "0.1.0"
@@ -45,8 +48,9 @@ __all__ = [
     "Access", "Account", "ComplianceConfig", "ConfigurationError", "ConflictError", "CycleError",
     "InapplicablePrivilege", "InvalidInput", "ManagedByIdentityProvider", "ScimkitError", "ScriptRejected",
     "Snapshot", "UnknownPrincipal", "UnknownSecurable", "add_members", "apply_script", "assign_to_workspace",
-    "connect", "deactivate_user", "diff", "effective_grants", "ensure_group", "ensure_service_principal",
+    "EntraCredentials", "GraphReader", "RosterInvalid", "connect", "credentials_strategy", "deactivate_user",
+    "diff", "drift", "effective_grants", "ensure_group", "ensure_service_principal",
     "ensure_user", "evaluate", "grant", "parse_script", "permission_matrix", "plot_matrix", "reactivate_user",
-    "read_catalog", "read_identities", "remove_members", "revoke", "rule", "run_report", "set_owner", "snapshot",
+    "read_catalog", "read_identities", "read_roster", "remove_members", "revoke", "rule", "run_report", "set_owner", "snapshot",
     "transitive_memberships", "unassign_from_workspace", "usability",
 ]

@@ -244,6 +244,40 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _drift_command(args: argparse.Namespace) -> int:
+    """Drift of the account against the roster or Entra: exit 1 when drift exists, 2 on bad input."""
+    import json
+
+    from .drift import drift
+    from .snapshot import snapshot
+    from .sources import entra, roster
+
+    account = _connect(args)
+    snap = snapshot(account, progress=not args.no_progress)
+    if args.roster:
+        source = roster.read_roster(args.roster, snapshot=snap)
+    else:
+        session = None
+        if args.emulator:  # the embedded emulator also serves the sample Entra tenant (fixed local credentials)
+            from .emulator.seed import default_seed_dir
+
+            tenant = json.loads((default_seed_dir() / "entra_tenant.json").read_text())
+            creds = entra.EntraCredentials(tenant["tenant_id"], tenant["clients"][0]["client_id"],
+                                           tenant["clients"][0]["client_secret"])
+            application = tenant["databricks_application"]["id"]
+            session = entra.redirected_session(account.host)
+        else:
+            creds = entra.EntraCredentials.from_env()
+            application = args.application
+        source = entra.GraphReader(creds, session=session).read(application_id=application)
+    frame = drift(source, snap)
+    if frame.empty:
+        print("no drift")
+        return 0
+    print(frame.to_string(index=False))
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -300,6 +334,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exit 1 when findings at or above this severity exist (for schedulers)")
     _add_connection_flags(report)
     report.set_defaults(func=_report_command)
+
+    drift = commands.add_parser("drift", help="where the account differs from the roster or Entra ID, and why "
+                                "(exit 1 when drift exists, 2 on bad input)")
+    side = drift.add_mutually_exclusive_group(required=True)
+    side.add_argument("--roster", metavar="FILE", help="an HR roster CSV")
+    side.add_argument("--entra", action="store_true", help="Entra ID (AZURE_TENANT_ID, AZURE_CLIENT_ID, "
+                      "AZURE_CLIENT_SECRET from the environment; with --emulator the emulated tenant)")
+    drift.add_argument("--application", metavar="OBJECT_ID",
+                       help="object id of the Databricks enterprise application (its service principal) in Entra")
+    _add_connection_flags(drift)
+    drift.set_defaults(func=_drift_command)
     return parser
 
 

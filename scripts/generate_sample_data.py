@@ -10,6 +10,8 @@ the files and `manifest.json` "planted" for the compliance problems planted on p
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import random
 import uuid
@@ -233,6 +235,8 @@ STORAGE_ROOT = "abfss://{container}@companydatalake.dfs.core.windows.net/"
 MISSING_USER = "old.contractor@company.com"  # a leaver removed from SCIM whose grant stayed behind
 MISSING_GROUP = "BI.Legacy"  # a deleted group whose grants stayed behind
 PRODUCTION_CATALOG = "prod_sales"
+ENTRA_TENANT_FILE = "entra_tenant.json"
+ROSTER_FILE = "roster.csv"
 
 
 def _uuid(rng: random.Random) -> str:
@@ -954,6 +958,182 @@ def build(rng: random.Random | None = None) -> dict[str, Any]:
     }
 
 
+# -- the identity provider's side: the Entra tenant and the HR roster --------------------------------
+# The tenant mirrors the account (people with an externalId, the groups the identity provider
+# knows) except for the differences planted below, each listed in manifest.json "drift".
+ENTRA_TENANT_ID = "5c1a1c0d-e17a-4000-8000-00000000c0de"
+ENTRA_NAMESPACE = uuid.UUID("5c1a1c0d-e17a-4000-8000-000000000000")
+CONSOLE_ONLY_GROUPS = {"Contractors", "Contractors.DataOps", "Workspace.Admins", "Service.Accounts",
+                       "Legacy.Reporting", "Data.Stewards"}
+ENTRA_RENAMES = {"Customer.Success": "Customer.Experience"}  # renamed in Entra; the rename never syncs
+ENTRA_NESTED = ("Sales.Leads", "Sales.EMEA", "Sales.Americas", 2)  # (group, parent, people from, count)
+ENTRA_NEVER_ARRIVED = ("Data.Science", "ML.Engineers", 2)  # assigned to the app, absent in Databricks
+ENTRA_DISABLED_FROM = "Software.Frontend"  # first active member: disabled in Entra, active in Databricks
+ENTRA_DELETED_IN_CONSOLE = ("marta.lindqvist", "Marta", "Lindqvist", "Sales.APAC")
+ENTRA_NOT_ASSIGNED = ("oskar.brenner", "Oskar", "Brenner", "Finance.Readers")
+ENTRA_CREATED = "2025-03-03T09:00:00Z"
+ROSTER_COLUMNS = ["email", "display_name", "groups", "workspaces", "start_date", "end_date", "employee_id"]
+ROSTER_JOINERS = [
+    ("lena.hoffmann", "Lena Hoffmann", ["Analysts.NonProd"], ["company-analytics"]),
+    ("samir.haddad", "Samir Haddad", ["DataEngineers.NonProd"], ["company-dev"]),
+    ("ingrid.solberg", "Ingrid Solberg", ["Finance.Readers"], ["company-analytics"]),
+]
+ROSTER_MOVERS = [("Analysts.NonProd", "Analysts.Prod"), ("QA", "Software.Backend")]
+ROSTER_LEAVERS = ["Sales.Ops", "Marketing.Interns"]
+ROSTER_UNCHANGED = ["Legal", "HR.Analytics"]
+ROSTER_JOIN_DATE = "2026-11-30"
+ROSTER_LEAVE_DATE = "2026-11-27"
+
+
+def _entra_id(kind: str, name: str) -> str:
+    return str(uuid.uuid5(ENTRA_NAMESPACE, f"{kind}:{name}"))
+
+
+def build_identity_provider(docs: dict[str, Any]) -> dict[str, Any]:
+    """The Entra tenant document, the roster CSV text and their planted differences, from the seed."""
+    users = docs["users"]
+    groups = docs["groups"]
+    user_by_id = {u["id"]: u for u in users}
+    group_by_id = {g["id"]: g for g in groups}
+
+    def direct_people(name: str) -> list[dict[str, Any]]:
+        group = next(g for g in groups if g["displayName"] == name)
+        return [user_by_id[m["value"]] for m in group["members"] if m["value"] in user_by_id]
+
+    def direct_groups(user_id: str) -> list[str]:
+        return sorted(g["displayName"] for g in groups if any(m["value"] == user_id for m in g["members"]))
+
+    # -- Entra ---------------------------------------------------------------------------------
+    planted: list[dict[str, Any]] = []
+    entra_users = []
+    disabled = next(u for u in direct_people(ENTRA_DISABLED_FROM) if u["active"])
+    for u in users:
+        if not u.get("externalId"):
+            continue  # created in the account console; Entra does not know them
+        entra_users.append({"id": u["externalId"], "userPrincipalName": u["userName"], "mail": u["userName"],
+                            "displayName": u["displayName"],
+                            "accountEnabled": u["active"] and u["id"] != disabled["id"],
+                            "createdDateTime": ENTRA_CREATED})
+    planted.append({"kind": "disabled_but_active", "user": disabled["userName"],
+                    "detail": "accountEnabled=false in Entra; still active in Databricks"})
+    extra_people = {}
+    for local, first, last, _group in (ENTRA_DELETED_IN_CONSOLE, ENTRA_NOT_ASSIGNED):
+        email = _email(local)
+        extra_people[local] = {"id": _entra_id("user", email), "userPrincipalName": email, "mail": email,
+                               "displayName": f"{first} {last}", "accountEnabled": True,
+                               "createdDateTime": ENTRA_CREATED}
+        entra_users.append(extra_people[local])
+    entra_users.sort(key=lambda u: u["userPrincipalName"])
+    entra_id_of_user = {u["id"]: u["externalId"] for u in users if u.get("externalId")}
+
+    entra_groups: list[dict[str, Any]] = []
+    entra_group_id: dict[str, str] = {}
+    for g in groups:
+        if g["displayName"] in CONSOLE_ONLY_GROUPS:
+            continue
+        entra_group_id[g["displayName"]] = g.get("externalId") or _entra_id("group", g["displayName"])
+    for g in groups:
+        name = g["displayName"]
+        if name not in entra_group_id:
+            continue
+        members = []
+        for m in g["members"]:
+            if m["value"] in entra_id_of_user:
+                members.append(entra_id_of_user[m["value"]])
+            elif m["value"] in group_by_id and group_by_id[m["value"]]["displayName"] in entra_group_id:
+                members.append(entra_group_id[group_by_id[m["value"]]["displayName"]])
+        entra_groups.append({"id": entra_group_id[name], "displayName": ENTRA_RENAMES.get(name, name),
+                             "members": members})
+    by_name = {g["displayName"]: g for g in entra_groups}
+    for old, new in ENTRA_RENAMES.items():
+        planted.append({"kind": "renamed_group", "group": new, "databricks_name": old,
+                        "detail": "renamed in Entra; group renames do not sync to Databricks"})
+    # The seed example: alex and jaya are in Analysts.NonProd in Entra, not yet in Databricks.
+    seed_example = [u for u in users if u["userName"] in (_email("alex"), _email("jaya"))]
+    by_name["Analysts.NonProd"]["members"] += [u["externalId"] for u in seed_example]
+    planted.append({"kind": "sync_pending_membership", "group": "Analysts.NonProd",
+                    "users": [u["userName"] for u in seed_example],
+                    "detail": "members in Entra, not yet in Databricks (the next provisioning cycle adds them)"})
+    nested, parent, source_group, count = ENTRA_NESTED
+    nested_people = [u for u in direct_people(source_group) if u["active"]][:count]
+    nested_id = _entra_id("group", nested)
+    entra_groups.append({"id": nested_id, "displayName": nested, "members": [u["externalId"] for u in nested_people]})
+    by_name[parent]["members"].append(nested_id)
+    planted.append({"kind": "nested_not_flattened", "group": parent, "nested_group": nested,
+                    "users": [u["userName"] for u in nested_people],
+                    "detail": "members of a nested group in Entra; the SCIM connector does not flatten nesting"})
+    arrived, from_group, count = ENTRA_NEVER_ARRIVED
+    arrived_people = [u for u in direct_people(from_group) if u["active"]][:count]
+    arrived_id = _entra_id("group", arrived)
+    entra_groups.append({"id": arrived_id, "displayName": arrived,
+                         "members": [u["externalId"] for u in arrived_people]})
+    planted.append({"kind": "group_never_arrived", "group": arrived,
+                    "detail": "assigned to the Databricks application; the group is not in the account"})
+    for local, _, _, group in (ENTRA_DELETED_IN_CONSOLE, ENTRA_NOT_ASSIGNED):
+        by_name[group]["members"].append(extra_people[local]["id"])
+    entra_groups.sort(key=lambda g: g["displayName"])
+
+    assigned_groups = {g["displayName"] for g in groups if g.get("_provisioned_by_idp")}
+    assigned_groups = {ENTRA_RENAMES.get(n, n) for n in assigned_groups} | {"Analysts.NonProd", arrived}
+    id_of_name = {g["displayName"]: g["id"] for g in entra_groups}
+    assignments = [{"principalId": id_of_name[n], "principalType": "Group",
+                    "principalDisplayName": n} for n in sorted(assigned_groups)]
+    for u in entra_users:
+        if u["id"] == extra_people[ENTRA_NOT_ASSIGNED[0]]["id"]:
+            continue
+        assignments.append({"principalId": u["id"], "principalType": "User",
+                            "principalDisplayName": u["displayName"]})
+    planted.append({"kind": "deleted_in_console", "user": extra_people[ENTRA_DELETED_IN_CONSOLE[0]]["mail"],
+                    "detail": "assigned to the Databricks application in Entra; deleted in the account console "
+                              "(a deleted user is not re-synced)"})
+    planted.append({"kind": "not_assigned", "user": extra_people[ENTRA_NOT_ASSIGNED[0]]["mail"],
+                    "group": ENTRA_NOT_ASSIGNED[3],
+                    "detail": "in a group Databricks has, but neither the person nor that group is assigned to "
+                              "the Databricks application, so never provisioned"})
+    tenant = {
+        "format": "scimkit-entra-tenant",
+        "version": 1,
+        "tenant_id": ENTRA_TENANT_ID,
+        "domain": DOMAIN,
+        "note": "Fixed local credentials of the emulated tenant: not secrets.",
+        "clients": [{"client_id": "5c1a1c0d-c11e-4000-8000-000000000001", "client_secret": "entra-scimkit-local",
+                     "display_name": "scimkit reader"}],
+        "databricks_application": {"id": "5c1a1c0d-5e7a-4000-8000-00000000d8a1",
+                                   "appId": "5c1a1c0d-a99d-4000-8000-00000000d8a1",
+                                   "displayName": "Azure Databricks SCIM Provisioning Connector",
+                                   "assignments": assignments},
+        "users": entra_users,
+        "groups": entra_groups,
+    }
+
+    # -- roster --------------------------------------------------------------------------------
+    roster_planted: list[dict[str, Any]] = []
+    rows: list[list[str]] = []
+    employee = iter(range(10001, 20000))
+    for local, name, member_of, workspaces in ROSTER_JOINERS:
+        email = _email(local)
+        rows.append([email, name, ";".join(member_of), ";".join(workspaces), ROSTER_JOIN_DATE, "", f"E{next(employee)}"])
+        roster_planted.append({"kind": "joiner", "user": email, "groups": member_of})
+    for old, new in ROSTER_MOVERS:
+        u = next(p for p in direct_people(old) if p["active"] and direct_groups(p["id"]) == [old])
+        rows.append([u["userName"], u["displayName"], new, "", "2024-04-02", "", f"E{next(employee)}"])
+        roster_planted.append({"kind": "mover", "user": u["userName"], "from": old, "to": new})
+    for group in ROSTER_LEAVERS:
+        u = next(p for p in direct_people(group) if p["active"])
+        rows.append([u["userName"], u["displayName"], ";".join(direct_groups(u["id"])), "", "2023-09-01",
+                     ROSTER_LEAVE_DATE, f"E{next(employee)}"])
+        roster_planted.append({"kind": "leaver", "user": u["userName"], "end_date": ROSTER_LEAVE_DATE})
+    for group in ROSTER_UNCHANGED:
+        u = next(p for p in direct_people(group) if p["active"])
+        rows.append([u["userName"], u["displayName"], ";".join(direct_groups(u["id"])), "", "2022-01-10", "",
+                     f"E{next(employee)}"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROSTER_COLUMNS)
+    writer.writerows(rows)
+    return {"tenant": tenant, "roster": out.getvalue(), "planted_entra": planted, "planted_roster": roster_planted}
+
+
 def _columns(spec: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
     return [
         {"name": name, "type_name": type_name, "type_text": type_text, "position": i, "nullable": i > 0}
@@ -998,8 +1178,16 @@ def generate(out_dir: Path) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     docs = build()
+    idp = build_identity_provider(docs)
+    docs["manifest"]["drift"] = {
+        "entra_tenant": ENTRA_TENANT_FILE, "roster": ROSTER_FILE,
+        "planted_entra": idp["planted_entra"], "planted_roster": idp["planted_roster"],
+        "roster_as_of": "2026-12-01",
+    }
     for key, file_name in {"manifest": "manifest.json", **FILES}.items():
         (out_dir / file_name).write_text(dump(docs[key]), encoding="utf-8")
+    (out_dir / ENTRA_TENANT_FILE).write_text(dump(idp["tenant"]), encoding="utf-8")
+    (out_dir / ROSTER_FILE).write_text(idp["roster"], encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from .entra import routes as entra_routes
 from .errors import ApiError, ScimError, WireError, family_error
 from .faults import RATE_LIMIT_CLASSES, Faults
 from .scim import routes as scim_routes
@@ -59,7 +60,7 @@ def _meta_routes() -> list[Route]:
 
 
 def all_routes() -> list[Route]:
-    return _meta_routes() + scim_routes.ROUTES + unity_routes.ROUTES
+    return _meta_routes() + scim_routes.ROUTES + unity_routes.ROUTES + entra_routes.ROUTES
 
 
 class EmulatorApp:

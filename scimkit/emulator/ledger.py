@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import app
+from .entra import routes as entra_routes
 from .faults import RATE_LIMIT_CLASSES
 from .scim import routes as scim_routes
 from .unity import routes as unity_routes
@@ -57,7 +58,7 @@ def render() -> str:
     for route in app.all_routes():
         path = route.path.replace("<int:", "{").replace("<", "{").replace(">", "}")
         note = f" {route.notes}" if route.notes else ""
-        style = {"scim": "SCIM", "api": "error_code", "meta": "-"}[route.family]
+        style = {"scim": "SCIM", "api": "error_code", "meta": "-", "entra": "Graph / OAuth"}[route.family]
         lines.append(f"| {', '.join(route.methods)} | `{path}` | {route.rate_class} | {style} | "
                      f"{route.sdk or '-'} | {route.summary}{note} |")
     lines += ["", "## Rate-limit classes", "", "| class | limit | scope |", "| --- | --- | --- |"]
@@ -65,7 +66,7 @@ def render() -> str:
         unit = "s" if per == 1 else f"{int(per)} s"
         lines.append(f"| {name} | {int(count)} per {unit} | {scope} |")
     lines += ["", "## Decisions where Databricks is silent", "", "| topic | decision | source |", "| --- | --- | --- |"]
-    decisions = GENERAL_DECISIONS + scim_routes.DECISIONS + list(getattr(unity_routes, "DECISIONS", []))
+    decisions = GENERAL_DECISIONS + scim_routes.DECISIONS + list(getattr(unity_routes, "DECISIONS", [])) + entra_routes.DECISIONS
     for decision in decisions:
         lines.append(f"| {decision.topic} | {decision.decision} | {decision.source} |")
     privilege_table = getattr(unity_routes, "privilege_table_markdown", None)

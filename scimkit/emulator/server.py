@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import seed
 from .app import EmulatorApp
+from .entra.rules import Tenant
 from .faults import Faults
 from .store import Store
 from .wire import (
@@ -120,6 +121,7 @@ def create(
     if db is None or not store.is_seeded():
         reseed()
     app = EmulatorApp(store, config, Faults(latency_ms, rate_limits, speed, faults), reseed)
+    app.entra = Tenant.load(resolved_seed)  # the Entra family's tenant (emulator/entra/)
     server = make_server(LOOPBACK, port, app, threaded=True, request_handler=_QuietHandler)
     return Emulator(host=f"http://{LOOPBACK}:{server.server_port}", account_id=account_id, token=token,
                     reader_token=reader_token, scim_token=scim_token,

@@ -1,0 +1,165 @@
+"""Drift: where Databricks differs from the identity provider (Entra) or HR (the roster), and why.
+
+`drift(source, snapshot)` returns one DataFrame, one row per difference:
+
+    kind     string  missing_user | extra_user | active_mismatch | missing_membership |
+                     extra_membership | missing_group | renamed_group
+    subject  string  the user's email, or the group's name in the source
+    group    string  the group (Databricks name where it exists), empty for user rows
+    cause    string  nested group not flattened | not assigned to the application | renamed |
+                     deleted in the console | disabled but still active | sync pending |
+                     joiner not provisioned | leaver still active | mover not applied
+    fix_in   string  identity provider | Databricks
+    fix      string  what to do
+    detail   string  the evidence (e.g. the nested group the membership comes through)
+
+Entra rules (entra-graph.md 4): only people in scope are expected (assigned to the Databricks
+application, or direct members of an assigned group); a disabled person is never created; only
+assigned groups are compared; memberships are compared after flattening nesting on both sides,
+and a membership that arrives only through a nested group the connector did not provision is
+"nested group not flattened". A roster is a change file: only the people it lists are compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .sources.records import SourceIdentities
+
+COLUMNS = ["kind", "subject", "group", "cause", "fix_in", "fix", "detail"]
+IDP, DATABRICKS = "identity provider", "Databricks"
+
+
+def drift(source: SourceIdentities, snapshot: Any) -> pd.DataFrame:
+    """One frame of differences (columns in the module docstring); empty when in sync."""
+    rows = _roster(source, snapshot) if source.kind == "roster" else _entra(source, snapshot)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.sort_values(["kind", "group", "subject"], kind="stable").reset_index(drop=True)
+
+
+def _row(kind: str, subject: str, group: str, cause: str, fix_in: str, fix: str, detail: str = "") -> dict:
+    return dict(zip(COLUMNS, (kind, subject, group, cause, fix_in, fix, detail), strict=True))
+
+
+def _db(snapshot: Any) -> tuple[dict[str, Any], dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:
+    users = {str(r.user_name).casefold(): r for r in snapshot.users.itertuples()}
+    direct_users: dict[str, set[str]] = {}
+    direct_groups: dict[str, set[str]] = {}
+    for r in snapshot.memberships.itertuples():
+        target = direct_users if r.member_type == "USER" else direct_groups if r.member_type == "GROUP" else None
+        if target is not None:
+            target.setdefault(str(r.group_name).casefold(), set()).add(str(r.member_name).casefold())
+    transitive: dict[str, set[str]] = {}
+    for r in snapshot.transitive_memberships.itertuples():
+        if r.member_type == "USER":
+            transitive.setdefault(str(r.group_name).casefold(), set()).add(str(r.member_name).casefold())
+    return users, direct_users, direct_groups, transitive
+
+
+def _entra(source: SourceIdentities, snapshot: Any) -> list[dict]:
+    users, _, db_nested, db_transitive = _db(snapshot)
+    rows: list[dict] = []
+    assigned_groups = [g for g in source.groups if g.assigned_to_app]
+    in_scope = {p.key for p in source.people if p.assigned_to_app}
+    for g in assigned_groups:
+        in_scope.update(m.casefold() for m in g.members)
+    for person in source.people:
+        db = users.get(person.key)
+        if db is None:
+            if not person.active:
+                continue  # a disabled user is never provisioned
+            if person.key in in_scope:
+                rows.append(_row("missing_user", person.email, "", "deleted in the console", DATABRICKS,
+                                 "re-create the user in Databricks (a user deleted in the account console is not "
+                                 "re-synced while assigned), or clear state and restart provisioning",
+                                 "assigned to the Databricks application in Entra"))
+            else:
+                groups = ", ".join(g.name for g in source.groups if person.key in source.transitive_members(g.name)
+                                   and g.assigned_to_app)
+                rows.append(_row("missing_user", person.email, "", "not assigned to the application", IDP,
+                                 "assign the person (or a group they are a direct member of) to the Databricks "
+                                 "application", f"in {groups or 'no assigned group'} only through nesting"
+                                 if groups else "not in any assigned group"))
+        elif bool(db.active) and not person.active:
+            rows.append(_row("active_mismatch", person.email, "", "disabled but still active", DATABRICKS,
+                             "deactivate the user in Databricks (the connector disables it on its next cycle)",
+                             "accountEnabled=false in Entra, active in Databricks"))
+        elif not bool(db.active) and person.active and person.key in in_scope:
+            rows.append(_row("active_mismatch", person.email, "", "sync pending", IDP,
+                             "wait one provisioning cycle, or restart provisioning",
+                             "enabled in Entra, inactive in Databricks"))
+    db_groups = {str(r.group_name).casefold(): r for r in snapshot.groups.itertuples()}
+    by_external = {str(r.external_id): r for r in snapshot.groups.itertuples() if isinstance(r.external_id, str)}
+    matched: dict[str, str] = {}  # source group key -> Databricks group name
+    for g in source.groups:
+        db = by_external.get(g.external_id or "") or db_groups.get(g.key)
+        if db is not None:
+            matched[g.key] = str(db.group_name)
+    for g in assigned_groups:
+        db_name = matched.get(g.key)
+        if db_name is None:
+            rows.append(_row("missing_group", g.name, "", "sync pending", IDP,
+                             "check the provisioning logs and restart provisioning",
+                             "assigned to the Databricks application; not in the account"))
+            continue
+        if db_name != g.name:
+            rows.append(_row("renamed_group", g.name, db_name, "renamed", DATABRICKS,
+                             f"rename `{db_name}` to `{g.name}` in Databricks (group renames do not sync)",
+                             "matched by external id"))
+        expected = {m for m in source.transitive_members(g.name) if m in users}
+        actual = db_transitive.get(db_name.casefold(), set())
+        direct = {m.casefold() for m in g.members}
+        for email in sorted(expected - actual):
+            if email in direct:
+                rows.append(_row("missing_membership", email, db_name, "sync pending", IDP,
+                                 "wait one provisioning cycle, or restart provisioning", "a direct member in Entra"))
+                continue
+            via = [h for h in g.member_groups if email in source.transitive_members(h)]
+            explained = any(h.casefold() in matched and matched[h.casefold()].casefold()
+                            in db_nested.get(db_name.casefold(), set()) for h in via)
+            if not explained:
+                rows.append(_row("missing_membership", email, db_name, "nested group not flattened", IDP,
+                                 f"assign {', '.join(via)} to the Databricks application (or add the person to "
+                                 f"{g.name} directly); or add the group in Databricks",
+                                 f"through nested group {', '.join(via)}"))
+        known = {p.key for p in source.people}
+        for email in sorted((actual - expected) & known):
+            rows.append(_row("extra_membership", email, db_name, "sync pending", IDP,
+                             "wait one provisioning cycle (the connector removes it), or remove it in Databricks",
+                             "not a member in Entra"))
+    return rows
+
+
+def _roster(source: SourceIdentities, snapshot: Any) -> list[dict]:
+    users, direct_users, _, _ = _db(snapshot)
+    groups_of: dict[str, set[str]] = {}
+    for group, members in direct_users.items():
+        for m in members:
+            groups_of.setdefault(m, set()).add(group)
+    names = {str(g).casefold(): str(g) for g in snapshot.groups["group_name"]}
+    rows: list[dict] = []
+    for person in source.people:
+        db = users.get(person.key)
+        if db is None:
+            if person.active:
+                rows.append(_row("missing_user", person.email, "", "joiner not provisioned", DATABRICKS,
+                                 "create the user and add the memberships (an onboarding plan from the roster)",
+                                 f"started {person.start_date}"))
+            continue
+        if not person.active:
+            if bool(db.active):
+                rows.append(_row("active_mismatch", person.email, "", "leaver still active", DATABRICKS,
+                                 "deactivate the user and remove the memberships (offboarding)",
+                                 f"left {person.end_date}"))
+            continue
+        wanted = {g.casefold() for g in person.groups}
+        have = groups_of.get(person.key, set())
+        for g in sorted(wanted - have):
+            rows.append(_row("missing_membership", person.email, names.get(g, g), "mover not applied", DATABRICKS,
+                             "add the membership", "listed in the roster"))
+        for g in sorted(have - wanted):
+            rows.append(_row("extra_membership", person.email, names.get(g, g), "mover not applied", DATABRICKS,
+                             "remove the membership", "not listed in the roster"))
+    return rows
