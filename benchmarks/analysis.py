@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.synthetic_account import ACCOUNT_ID, SNAPSHOT_TIME, synthetic_account
-from scimkit.catalog import CatalogRead, MetastoreRecord, SecurableRecord, GrantRecord
+from scimkit.catalog import CatalogRead, GrantRecord, MetastoreRecord, SecurableRecord
 from scimkit.identities import (
     GroupRecord,
     IdentityRead,
@@ -86,26 +86,26 @@ def records(tables: dict[str, pd.DataFrame]) -> tuple[IdentityRead, CatalogRead]
     users = [
         UserRecord(uid, name, display, bool(active), ext, ("account_admin",) if admin else ())
         for uid, name, display, active, ext, admin in zip(
-            u["user_id"], u["user_name"], u["display_name"], u["active"], u["external_id"], u["is_account_admin"]
+            u["user_id"], u["user_name"], u["display_name"], u["active"], u["external_id"], u["is_account_admin"], strict=False
         )
     ]
     sps = [
         ServicePrincipalRecord(sid, app, display, bool(active), ext)
         for sid, app, display, active, ext in zip(
-            s["sp_id"], s["application_id"], s["display_name"], s["active"], s["external_id"]
+            s["sp_id"], s["application_id"], s["display_name"], s["active"], s["external_id"], strict=False
         )
     ]
     ids = {
-        **dict(zip(u["user_name"], u["user_id"])),
-        **dict(zip(s["application_id"], s["sp_id"])),
-        **dict(zip(g["group_name"], g["group_id"])),
+        **dict(zip(u["user_name"], u["user_id"], strict=False)),
+        **dict(zip(s["application_id"], s["sp_id"], strict=False)),
+        **dict(zip(g["group_name"], g["group_id"], strict=False)),
     }
     members: dict[str, list[MemberRef]] = {}
-    for group, kind, name in zip(m["group_name"], m["member_type"], m["member_name"]):
+    for group, kind, name in zip(m["group_name"], m["member_type"], m["member_name"], strict=False):
         members.setdefault(group, []).append(MemberRef(ids[name], kind, name))
     groups = [
         GroupRecord(gid, name, ext, tuple(members.get(name, ())))
-        for gid, name, ext in zip(g["group_id"], g["group_name"], g["external_id"])
+        for gid, name, ext in zip(g["group_id"], g["group_name"], g["external_id"], strict=False)
     ]
     identity = IdentityRead(
         users=users,
@@ -118,12 +118,12 @@ def records(tables: dict[str, pd.DataFrame]) -> tuple[IdentityRead, CatalogRead]
         SecurableRecord(*row)
         for row in zip(
             sec["metastore_id"], sec["securable_type"], sec["full_name"], sec["parent_full_name"],
-            sec["catalog_name"], sec["schema_name"], sec["owner"], sec["kind"],
+            sec["catalog_name"], sec["schema_name"], sec["owner"], sec["kind"], strict=False,
         )
     ]
     grants = [
         GrantRecord(*row)
-        for row in zip(gr["metastore_id"], gr["securable_type"], gr["full_name"], gr["principal"], gr["privilege"])
+        for row in zip(gr["metastore_id"], gr["securable_type"], gr["full_name"], gr["principal"], gr["privilege"], strict=False)
     ]
     metastore = securables[0].metastore_id
     catalog = CatalogRead(
