@@ -158,14 +158,14 @@ class _Coded:
         return _Coded(uniques, np.append(codes, -1)[self.codes])
 
     def array(self, categorical: bool = False) -> Any:
-        if categorical:
+        if categorical:  # the values used, sorted, as categories (what astype("category") gives)
             codes, uniques = _factorize(self.uniques)
-            order = np.argsort(uniques.astype(str), kind="stable")
-            rank = np.empty(len(order) + 1, dtype=np.int32)
+            mapped = np.append(codes, -1)[self.codes]
+            used = np.flatnonzero(np.bincount(mapped[mapped >= 0], minlength=len(uniques)))
+            order = used[np.argsort(uniques[used].astype(str), kind="stable")]
+            rank = np.full(len(uniques) + 1, -1, dtype=np.int32)  # code -1 (NA) stays NA
             rank[order] = np.arange(len(order))
-            rank[-1] = -1  # code -1 (NA) stays NA
-            mapped = np.append(rank[codes], -1)[self.codes]
-            return pd.Categorical.from_codes(mapped, categories=uniques[order])
+            return pd.Categorical.from_codes(rank[mapped], categories=uniques[order])
         return pd.Series(np.append(self.uniques, None)[self.codes], dtype=object)
 
 
@@ -206,9 +206,7 @@ def _frame(
         when = when.tz_localize("UTC")
     cols: dict[str, Any] = {
         "snapshot_time": pd.Series(when, index=pd.RangeIndex(n), dtype="datetime64[ns, UTC]"),
-        "account_id": _Coded(
-            np.array([account], dtype=object), np.zeros(n, dtype=np.int64) - (account is None)
-        ),
+        "account_id": pd.Series(np.full(n, account, dtype=object), dtype=object),  # a string in every mode
         "schema_version": np.full(n, version, dtype=np.int64),
     }
     cols.update(data)
@@ -332,7 +330,7 @@ def transitive_memberships(
     memberships: pd.DataFrame,
     on_cycle: Literal["raise", "report"] = "raise",
     max_depth: int = MAX_DEPTH,
-    categorical: bool = False,
+    categorical: bool = True,
 ) -> pd.DataFrame:
     """Every group each principal belongs to, directly or through nested groups (schema table
     `transitive_memberships`): `depth` (1 = direct), `via` (smallest shortest chain of group names,
@@ -341,6 +339,7 @@ def transitive_memberships(
     Nested groups that contain themselves raise CycleError naming each cycle ("A > B > A").
     With on_cycle="report" the closure is still returned (depth and via stay exact), pairs whose
     chains run through a cycle get path_count -1, and the cycles are in `result.attrs["cycles"]`.
+    Text columns are categoricals, as the schema has them; `categorical=False` gives object strings.
     """
     _require(memberships, ("group_name", "member_type", "member_name"), "memberships")
     if on_cycle not in ("raise", "report"):
@@ -407,7 +406,7 @@ def effective_grants(
     transitive: pd.DataFrame,
     users: pd.DataFrame | None = None,
     service_principals: pd.DataFrame | None = None,
-    categorical: bool = False,
+    categorical: bool = True,
 ) -> pd.DataFrame:
     """Grants expanded to every principal that holds them (schema table `effective_grants`), at
     the securable where the grant sits (children inherit: see `privileges_on`,
@@ -417,8 +416,8 @@ def effective_grants(
     member of the group (`via` the chain, e.g. "Marketing > Employees"); a grant to `account users`
     also by every user and service principal in `users` / `service_principals` (deactivated ones
     included; `via` "account users"). Grants to UNKNOWN principals stay as they are. Group names
-    match case-insensitively. `categorical=True` returns category columns (far less memory on a
-    large account) instead of the schema's strings.
+    match case-insensitively. Text columns are categoricals, as the schema has them (far less memory
+    on a large account); `categorical=False` returns object strings instead.
     """
     key = ["metastore_id", "securable_type", "full_name", "principal", "privilege"]
     _require(grants, key + ["principal_type"], "grants")

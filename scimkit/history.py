@@ -179,6 +179,7 @@ class Backend(Protocol):
 
 _ARROW_TYPES = {
     "string": pa.string(),
+    "category": pa.string(),  # stored as strings; read back as categoricals by `conform`
     "bool": pa.bool_(),
     "int64": pa.int64(),
     "datetime64[ns, UTC]": pa.timestamp("ns", tz="UTC"),
@@ -192,6 +193,9 @@ def _arrow(table: str, df: pd.DataFrame, override: Mapping[str, pa.DataType] | N
     if spec is None:
         return pa.Table.from_pandas(df, preserve_index=False)
     types = {**{n: _ARROW_TYPES[d] for n, d in spec.dtypes.items()}, **(override or {})}
+    categorical = [c for c in df.columns if c in types and isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if categorical:  # strings in the file, whatever pandas dtype holds them
+        df = df.assign(**{c: df[c].astype(object).where(df[c].notna(), None) for c in categorical})
     fields = [
         pa.field(c, types[c])
         if c in types
@@ -282,7 +286,7 @@ def upgrade_layout(root: str | os.PathLike[str]) -> int:
     return moved
 
 
-_SPARK_TYPES = {"string": "STRING", "bool": "BOOLEAN", "int64": "BIGINT", "datetime64[ns, UTC]": "TIMESTAMP"}
+_SPARK_TYPES = {"string": "STRING", "category": "STRING", "bool": "BOOLEAN", "int64": "BIGINT", "datetime64[ns, UTC]": "TIMESTAMP"}
 
 
 def _spark_literal(ts: pd.Timestamp) -> str:
@@ -313,7 +317,8 @@ class SparkBackend:
             )
         pdf = df.copy()
         for column in pdf.columns:  # Spark takes None for missing strings, not pd.NA
-            if pdf[column].dtype == object or pdf[column].dtype == "string":
+            if (pdf[column].dtype == object or pdf[column].dtype == "string"
+                    or isinstance(pdf[column].dtype, pd.CategoricalDtype)):
                 pdf[column] = pdf[column].astype(object).where(pdf[column].notna(), None)
         spec = SPECS.get(table)
         schema = None

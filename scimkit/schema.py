@@ -3,7 +3,10 @@ history depend on. `docs/snapshot-schema.md` is generated from this module
 (`python -m scimkit.schema`).
 
 Every row of every table carries `snapshot_time` (UTC), `account_id` and `schema_version`.
-Principals are keyed by natural key (userName, group displayName, service principal
+Text columns are `string` (object dtype, None for missing) or, in the two large derived tables
+(`transitive_memberships`, `effective_grants`, millions of rows on a large account, few distinct
+values), `category`: the same strings as a pandas categorical (stored as strings). Principals are
+keyed by natural key (userName, group displayName, service principal
 applicationId) with the SCIM id beside it; securables by `metastore_id`, `securable_type`,
 `full_name` (with `parent_full_name`).
 """
@@ -28,7 +31,7 @@ ACCOUNT_USERS_NAME = "account users"
 @dataclass(frozen=True)
 class Column:
     name: str
-    dtype: str  # "string", "bool", "int64", "datetime64[ns, UTC]"
+    dtype: str  # "string", "category", "bool", "int64", "datetime64[ns, UTC]"
     description: str
     nullable: bool = False
 
@@ -94,11 +97,11 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         Column("member_id", "string", "SCIM id of the member"),
     ), ("group_name", "member_type", "member_name")),
     Table("transitive_memberships", "Every group a principal belongs to, directly or through nested groups.", (
-        Column("group_name", "string", "the (ancestor) group"),
-        Column("member_type", "string", "USER, GROUP or SERVICE_PRINCIPAL"),
-        Column("member_name", "string", "natural key of the member"),
+        Column("group_name", "category", "the (ancestor) group"),
+        Column("member_type", "category", "USER, GROUP or SERVICE_PRINCIPAL"),
+        Column("member_name", "category", "natural key of the member"),
         Column("depth", "int64", "length of the shortest chain: 1 for a direct member"),
-        Column("via", "string", "the shortest chain of groups from the member's direct group up to `group_name`, "
+        Column("via", "category", "the shortest chain of groups from the member's direct group up to `group_name`, "
                "joined by ' > ' (equal to group_name when direct)"),
         Column("path_count", "int64", "number of distinct membership paths from member to group"),
     ), ("group_name", "member_type", "member_name")),
@@ -140,15 +143,15 @@ TABLES: dict[str, Table] = {t.name: t for t in [
     Table("effective_grants", "Grants expanded to every user, service principal and group that holds them "
           "through group membership, at the securable where the grant sits (children inherit: see "
           "`scimkit.access`).", (
-        Column("metastore_id", "string", "metastore id"),
-        Column("securable_type", "string", "type of the securable the grant sits on"),
-        Column("full_name", "string", "full name of the securable the grant sits on"),
-        Column("principal", "string", "the principal who holds the privilege"),
-        Column("principal_type", "string", "USER, GROUP or SERVICE_PRINCIPAL"),
-        Column("privilege", "string", "UPPER_SNAKE privilege"),
-        Column("granted_to", "string", "the grantee of the underlying grant (the principal itself, a group, or "
+        Column("metastore_id", "category", "metastore id"),
+        Column("securable_type", "category", "type of the securable the grant sits on"),
+        Column("full_name", "category", "full name of the securable the grant sits on"),
+        Column("principal", "category", "the principal who holds the privilege"),
+        Column("principal_type", "category", "USER, GROUP or SERVICE_PRINCIPAL"),
+        Column("privilege", "category", "UPPER_SNAKE privilege"),
+        Column("granted_to", "category", "the grantee of the underlying grant (the principal itself, a group, or "
                "`account users`)"),
-        Column("via", "string", "how principal reaches granted_to: '' when direct, the group chain joined by "
+        Column("via", "category", "how principal reaches granted_to: '' when direct, the group chain joined by "
                "' > ' (e.g. 'Analysts.NonProd' or 'Marketing > Employees'), or 'account users'"),
     ), ("metastore_id", "securable_type", "full_name", "principal", "privilege", "granted_to")),
     Table("completeness", "What could not be read, and why. Empty when the snapshot is complete.", (
@@ -247,21 +250,40 @@ if __name__ == "__main__":
     print(f"wrote {target}")
 
 
+def _strings(column: pd.Series) -> pd.Series:
+    """Text as object with None for missing (a column already so is returned as it is)."""
+    if column.dtype == object and not column.hasnans:
+        return column
+    return column.astype(object).where(column.notna(), None)
+
+
+def _coerced(column: pd.Series, dtype: str) -> pd.Series:
+    import pandas as pd
+
+    if dtype == "string":
+        return _strings(column)
+    if dtype == "category":
+        if isinstance(column.dtype, pd.CategoricalDtype) and not column.cat.ordered:
+            return column
+        return _strings(column).astype("category")
+    if dtype == "datetime64[ns, UTC]":
+        if str(column.dtype) == dtype:
+            return column
+        return pd.to_datetime(column, utc=True).astype("datetime64[ns, UTC]")
+    return column if str(column.dtype) == dtype else column.astype(dtype)
+
+
 def coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Put a table's columns in schema order with schema dtypes (strings as object, None for null)."""
+    """Put a table's columns in schema order with schema dtypes (strings as object, None for null;
+    category columns as unordered categoricals). Columns that already conform are not copied."""
     import pandas as pd
 
     spec = ALL_TABLES[table]
-    out = pd.DataFrame({name: frame[name] if name in frame.columns else pd.Series([], dtype=object)
-                        for name in spec.column_names})
-    for name, dtype in spec.dtypes.items():
-        if dtype == "string":
-            out[name] = out[name].astype(object).where(out[name].notna(), None)
-        elif dtype == "datetime64[ns, UTC]":
-            out[name] = pd.to_datetime(out[name], utc=True).astype("datetime64[ns, UTC]")
-        else:
-            out[name] = out[name].astype(dtype)
-    return out.reset_index(drop=True)
+    frame = frame.reset_index(drop=True) if not isinstance(frame.index, pd.RangeIndex) or frame.index.start else frame
+    n = len(frame)
+    columns = {name: _coerced(frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object), dtype)
+               for name, dtype in spec.dtypes.items()}
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
 
 
 def to_frame(table: str, rows: list[dict[str, object]], snapshot_time: pd.Timestamp, account_id: str) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import access, history
@@ -118,9 +119,6 @@ def build_snapshot(identity: IdentityRead, catalog: CatalogRead, account_id: str
         return to_frame(table, rows, snapshot_time, account_id)
 
     member_counts = {g.group_id: len(g.members) for g in identity.groups}
-    names = {**{u.user_id: (USER, u.user_name) for u in identity.users},
-             **{s.sp_id: (SERVICE_PRINCIPAL, s.application_id) for s in identity.service_principals},
-             **{g.group_id: (GROUP, g.group_name) for g in identity.groups}}
     types = principal_types(identity)
 
     users = frame("users", [dict(user_name=u.user_name, user_id=u.user_id, display_name=u.display_name,
@@ -132,15 +130,9 @@ def build_snapshot(identity: IdentityRead, catalog: CatalogRead, account_id: str
                                        for s in identity.service_principals])
     groups = frame("groups", [dict(group_name=g.group_name, group_id=g.group_id, external_id=g.external_id,
                                    direct_member_count=member_counts[g.group_id]) for g in identity.groups])
-    membership_rows = []
-    for g in identity.groups:
-        for m in g.members:
-            kind, name = names.get(m.member_id, (m.member_type or UNKNOWN, m.display or m.member_id))
-            membership_rows.append(dict(group_name=g.group_name, member_type=kind, member_name=name,
-                                        group_id=g.group_id, member_id=m.member_id))
-    memberships = frame("memberships", membership_rows)
-    transitive = _stamp("transitive_memberships", access.transitive_memberships(memberships),
-                        snapshot_time, account_id)
+    memberships = _memberships(identity, snapshot_time, account_id)
+    transitive = _stamp("transitive_memberships",
+                        access.transitive_memberships(memberships, categorical=True), snapshot_time, account_id)
 
     admin_rows = [dict(principal_type=USER, principal_name=u.user_name, role="account_admin", workspace_id=0)
                   for u in identity.users if u.is_account_admin]
@@ -169,7 +161,8 @@ def build_snapshot(identity: IdentityRead, catalog: CatalogRead, account_id: str
         dict(metastore_id=g.metastore_id, securable_type=g.securable_type, full_name=g.full_name,
              principal=g.principal, principal_type=types.get(g.principal.lower(), UNKNOWN), privilege=g.privilege)
         for g in catalog.grants])
-    effective = _stamp("effective_grants", access.effective_grants(grants, transitive, users, sps),
+    effective = _stamp("effective_grants",
+                       access.effective_grants(grants, transitive, users, sps, categorical=True),
                        snapshot_time, account_id)
     completeness = frame("completeness", [dict(object_type=f.object_type, object_name=f.object_name,
                                                operation=f.operation, error=f.error)
@@ -180,12 +173,59 @@ def build_snapshot(identity: IdentityRead, catalog: CatalogRead, account_id: str
                     securables=securables, grants=grants, effective_grants=effective, completeness=completeness)
 
 
+def _memberships(identity: IdentityRead, snapshot_time: pd.Timestamp, account_id: str) -> pd.DataFrame:
+    """The memberships table, column by column: member ids resolved to (type, natural key) by one
+    index look-up, not a dict look-up per member."""
+    ids = pd.Index([u.user_id for u in identity.users] + [s.sp_id for s in identity.service_principals]
+                   + [g.group_id for g in identity.groups])
+    known_type = np.array([USER] * len(identity.users) + [SERVICE_PRINCIPAL] * len(identity.service_principals)
+                          + [GROUP] * len(identity.groups), dtype=object)
+    known_name = np.array([u.user_name for u in identity.users]
+                          + [s.application_id for s in identity.service_principals]
+                          + [g.group_name for g in identity.groups], dtype=object)
+    counts = np.array([len(g.members) for g in identity.groups], dtype=np.int64)
+    group = np.repeat(np.arange(len(identity.groups)), counts)
+    refs = [m for g in identity.groups for m in g.members]
+    member_id = np.array([m.member_id for m in refs], dtype=object)
+    # A member the listings did not return keeps what the group said of it (its type, display name or id).
+    said_type = np.array([m.member_type or UNKNOWN for m in refs], dtype=object)
+    said_name = np.array([m.display or m.member_id for m in refs], dtype=object)
+    del refs
+    at = ids.get_indexer(member_id) if not ids.has_duplicates else _last_position(ids, member_id)
+    found = at >= 0
+    group_names = np.array([g.group_name for g in identity.groups], dtype=object)
+    group_ids = np.array([g.group_id for g in identity.groups], dtype=object)
+    def text(values: np.ndarray) -> pd.Series:  # object, not the string dtype pandas 3 would infer
+        return pd.Series(values, dtype=object)
+
+    data = {
+        "snapshot_time": pd.Series(pd.Timestamp(snapshot_time), index=pd.RangeIndex(len(group)),
+                                   dtype="datetime64[ns, UTC]"),
+        "account_id": text(np.full(len(group), account_id, dtype=object)),
+        "schema_version": np.full(len(group), SCHEMA_VERSION, dtype=np.int64),
+        "group_name": text(group_names[group]),
+        "member_type": text(np.where(found, known_type[at], said_type)),
+        "member_name": text(np.where(found, known_name[at], said_name)),
+        "group_id": text(group_ids[group]),
+        "member_id": text(member_id),
+    }
+    return coerce("memberships", pd.DataFrame(data, index=pd.RangeIndex(len(group))))
+
+
+def _last_position(ids: pd.Index, wanted: np.ndarray) -> np.ndarray:
+    """Position of each wanted id in `ids` (the last when an id repeats, as a dict built in order has it)."""
+    last = pd.Series(np.arange(len(ids)), index=ids).groupby(level=0).last()
+    return np.asarray(pd.Series(wanted, dtype=object).map(last).fillna(-1), dtype=np.int64)
+
+
 def _stamp(table: str, computed: pd.DataFrame, snapshot_time: pd.Timestamp, account_id: str) -> pd.DataFrame:
-    """A computed table with the common columns set and the schema's column order and dtypes."""
-    computed = computed.copy()
-    computed["snapshot_time"] = pd.Timestamp(snapshot_time)
-    computed["account_id"] = account_id
-    computed["schema_version"] = SCHEMA_VERSION
+    """A computed table with the common columns set and the schema's column order and dtypes. The
+    frame is fresh (built for this snapshot), so its columns are set in place, not copied."""
+    n = len(computed)
+    computed["snapshot_time"] = pd.Series(pd.Timestamp(snapshot_time), index=computed.index,
+                                          dtype="datetime64[ns, UTC]")
+    computed["account_id"] = pd.Series(np.full(n, account_id, dtype=object), index=computed.index, dtype=object)
+    computed["schema_version"] = np.full(n, SCHEMA_VERSION, dtype=np.int64)
     return coerce(table, computed)
 
 
