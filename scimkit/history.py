@@ -224,11 +224,14 @@ def _spark_literal(ts: pd.Timestamp) -> str:
 class SparkBackend:
     """Delta tables `<catalog_schema>.<table>` partitioned by `snapshot_time`, through a Spark
     session (a Databricks notebook or job). Saving a snapshot time that a table already holds is
-    refused (ConflictError): partitions are written once, by append."""
+    refused (ConflictError): partitions are written once, by append. `table_format` is the data
+    source of new tables: "delta" (Databricks), or e.g. "parquet" for a plain Spark without the
+    Delta jars."""
 
-    def __init__(self, spark: Any, catalog_schema: str) -> None:
+    def __init__(self, spark: Any, catalog_schema: str, table_format: str = "delta") -> None:
         self.spark = spark
         self.catalog_schema = catalog_schema.strip().strip(".")
+        self.table_format = table_format
 
     def name(self, table: str) -> str:
         return f"{self.catalog_schema}.{table}"
@@ -253,7 +256,7 @@ class SparkBackend:
             schema = ", ".join(f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in spec.dtypes.items())
             schema += "".join(f", `{c}` STRING" for c in pdf.columns if c not in spec.dtypes)
         sdf = self.spark.createDataFrame(pdf, schema=schema) if schema else self.spark.createDataFrame(pdf)
-        sdf.write.format("delta").mode("append").partitionBy("snapshot_time").saveAsTable(self.name(table))
+        sdf.write.format(self.table_format).mode("append").partitionBy("snapshot_time").saveAsTable(self.name(table))
 
     def _to_utc(self, pdf: pd.DataFrame) -> pd.DataFrame:
         # toPandas() gives naive timestamps in the session time zone.
