@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -322,12 +323,17 @@ class DeltaLakeBackend:
         write_deltalake(str(self.root / table), arrow, partition_by=["snapshot_time"], mode="append")
 
     def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
+        # The files the Delta log holds for that partition, read with pyarrow.parquet: deltalake's
+        # own to_pandas needs pyarrow >= 16 in deltalake 1.x, Runtime 15.4 LTS has 14.0.1.
         delta = self._table(table)
         if delta is None:
             return None
-        pdf = delta.to_pandas(filters=[("snapshot_time", "=", self._key(snapshot_time))])
-        if pdf.empty and snapshot_time not in self.snapshot_times(table):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # partition_filters: 1.x renames it
+            files = delta.file_uris(partition_filters=[("snapshot_time", "=", self._key(snapshot_time))])
+        if not files:
             return None
+        pdf = pq.read_table(files, partitioning=None).to_pandas()
         times = pd.Series(snapshot_time, index=pdf.index).astype("datetime64[ns, UTC]")
         return pdf.assign(snapshot_time=times)
 
@@ -340,8 +346,8 @@ class DeltaLakeBackend:
         delta = self._table(table)
         if delta is None:
             return []
-        keys = delta.to_pandas(columns=["snapshot_time"])["snapshot_time"].dropna().unique()
-        return sorted(_utc(str(k)) for k in keys)
+        keys = {p.get("snapshot_time") for p in delta.partitions()}
+        return sorted(_utc(str(k)) for k in keys if k)
 
 
 Root = str | os.PathLike[str] | Backend
