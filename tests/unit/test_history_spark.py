@@ -25,8 +25,8 @@ import pytest
 
 from scimkit.errors import ConflictError
 from scimkit.history import SparkBackend, list_snapshot_times, load_tables, save_tables
-from tests.unit.test_history import LATER, every_table
 from tests.unit.test_access_helpers import SNAPSHOT_TIME, users
+from tests.unit.test_history import LATER, every_table
 
 SCHEMA = "scimkit_test"
 SESSION_TZ = "America/New_York"  # toPandas() hands back naive times in this zone
