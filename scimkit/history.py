@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -296,11 +297,14 @@ def _spark_literal(ts: pd.Timestamp) -> str:
 class SparkBackend:
     """Delta tables `<catalog_schema>.<table>` partitioned by `snapshot_time`, through a Spark
     session (a Databricks notebook or job). Saving a snapshot time that a table already holds is
-    refused (ConflictError): partitions are written once, by append."""
+    refused (ConflictError): partitions are written once, by append. `table_format` is the data
+    source of new tables: "delta" (Databricks), or e.g. "parquet" for a plain Spark without the
+    Delta jars."""
 
-    def __init__(self, spark: Any, catalog_schema: str) -> None:
+    def __init__(self, spark: Any, catalog_schema: str, table_format: str = "delta") -> None:
         self.spark = spark
         self.catalog_schema = catalog_schema.strip().strip(".")
+        self.table_format = table_format
 
     def name(self, table: str) -> str:
         return f"{self.catalog_schema}.{table}"
@@ -326,7 +330,7 @@ class SparkBackend:
             schema = ", ".join(f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in spec.dtypes.items())
             schema += "".join(f", `{c}` STRING" for c in pdf.columns if c not in spec.dtypes)
         sdf = self.spark.createDataFrame(pdf, schema=schema) if schema else self.spark.createDataFrame(pdf)
-        sdf.write.format("delta").mode("append").partitionBy("snapshot_time").saveAsTable(self.name(table))
+        sdf.write.format(self.table_format).mode("append").partitionBy("snapshot_time").saveAsTable(self.name(table))
 
     def _to_utc(self, pdf: pd.DataFrame) -> pd.DataFrame:
         # toPandas() gives naive timestamps in the session time zone.
@@ -392,12 +396,17 @@ class DeltaLakeBackend:
         write_deltalake(str(self.root / table), arrow, partition_by=["snapshot_time"], mode="append")
 
     def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
+        # The files the Delta log holds for that partition, read with pyarrow.parquet: deltalake's
+        # own to_pandas needs pyarrow >= 16 in deltalake 1.x, Runtime 15.4 LTS has 14.0.1.
         delta = self._table(table)
         if delta is None:
             return None
-        pdf = delta.to_pandas(filters=[("snapshot_time", "=", self._key(snapshot_time))])
-        if pdf.empty and snapshot_time not in self.snapshot_times(table):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # partition_filters: 1.x renames it
+            files = delta.file_uris(partition_filters=[("snapshot_time", "=", self._key(snapshot_time))])
+        if not files:
             return None
+        pdf = pq.read_table(files, partitioning=None).to_pandas()
         times = pd.Series(snapshot_time, index=pdf.index).astype("datetime64[ns, UTC]")
         return pdf.assign(snapshot_time=times)
 
@@ -410,8 +419,8 @@ class DeltaLakeBackend:
         delta = self._table(table)
         if delta is None:
             return []
-        keys = delta.to_pandas(columns=["snapshot_time"])["snapshot_time"].dropna().unique()
-        return sorted(_utc(str(k)) for k in keys)
+        keys = {p.get("snapshot_time") for p in delta.partitions()}
+        return sorted(_utc(str(k)) for k in keys if k)
 
 
 Root = str | os.PathLike[str] | Backend

@@ -342,7 +342,6 @@ def test_spark_backend_refuses_to_save_a_snapshot_twice() -> None:
 
 
 def test_deltalake_backend_round_trips(tmp_path: Path) -> None:
-    pytest.importorskip("deltalake")
     from scimkit.history import DeltaLakeBackend
 
     backend = DeltaLakeBackend(tmp_path)
