@@ -8,6 +8,7 @@ Route modules never see HTTP plumbing beyond `Ctx`; state never sees HTTP at all
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import traceback
@@ -18,10 +19,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from . import bounds
 from .errors import ApiError, ScimError, WireError, family_error
 from .faults import RATE_LIMIT_CLASSES, Faults
 from .scim import routes as scim_routes
-from .store import Store
+from .store import TABLES, Store
 from .unity import routes as unity_routes
 from .wire import (
     ADMIN_SP_APPLICATION_ID,
@@ -50,6 +52,9 @@ def _meta_routes() -> list[Route]:
               sdk="w.current_user.me(), w.get_workspace_id()"),
         Route(("GET",), "/_scimkit/stats", _stats, "meta", "api",
               "Request counts per rate-limit class (and throttled / faulted counts).", auth=False),
+        Route(("GET",), "/_scimkit/state", _state, "meta", "api",
+              "A digest of the whole account state (every table), so a test can see that a refused "
+              "request changed nothing."),
         Route(("POST",), "/_scimkit/reset", _reset, "meta", "api",
               "Restore the seed and clear the counters (admin token).", writes=True),
         Route(("POST",), "/_scimkit/faults", _add_fault, "meta", "api",
@@ -100,6 +105,11 @@ class EmulatorApp:
         self.faults.count(route.rate_class)
         self.faults.sleep()
         try:
+            if request.content_length is not None and request.content_length > bounds.MAX_BODY_BYTES:
+                raise bounds.body_too_large(family, request.content_length)
+            for name, value in path_args.items():
+                if isinstance(value, int):  # <int:...> path parts: SQLite integers are 64-bit
+                    bounds.check_int64(value, f"The path's {name}", family)
             caller = self._authenticate(request, route)
             workspace_id = self._workspace_id(request, route)
             status = self.faults.injected_status(request.method, request.path, route.rate_class)
@@ -166,10 +176,7 @@ class EmulatorApp:
         header = request.headers.get("X-Databricks-Workspace-Id")
         if not header:
             return self.default_workspace_id
-        try:
-            workspace_id = int(header)
-        except ValueError:
-            raise family_error(route.family, 400, f"X-Databricks-Workspace-Id {header!r} is not a number.") from None
+        workspace_id = bounds.parse_int(header, "The X-Databricks-Workspace-Id header", route.family, minimum=0)
         if not scim_routes.workspace_exists(self.store, workspace_id):
             raise family_error(route.family, 404, f"Workspace {workspace_id} does not exist in this account.")
         return workspace_id
@@ -211,6 +218,17 @@ def _me(ctx: Ctx) -> Reply:
 def _stats(ctx: Ctx) -> Reply:
     app: EmulatorApp = ctx.app
     return Reply(200, app.faults.stats())
+
+
+def _state(ctx: Ctx) -> Reply:
+    digest = hashlib.sha256()
+    rows = 0
+    with ctx.store.tx() as db:
+        for table in TABLES:
+            for row in db.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
+                digest.update(repr(tuple(row)).encode())
+                rows += 1
+    return Reply(200, {"sha256": digest.hexdigest(), "rows": rows})
 
 
 def _reset(ctx: Ctx) -> Reply:
