@@ -19,7 +19,7 @@ def _emulator_command(args: argparse.Namespace) -> int:
     emulator = server.create(
         port=args.port, seed_dir=seed_dir, db=args.db, account_id=args.account_id, token=args.token,
         reader_token=args.reader_token, scim_token=args.scim_token, latency_ms=args.latency_ms,
-        rate_limits=args.rate_limits, speed=args.speed, faults=args.fault,
+        rate_limits=args.rate_limits, speed=args.speed, faults=args.fault, fault_seed=args.fault_seed,
     )
     print(f"host={emulator.host} account_id={emulator.account_id}", flush=True)
     print(f"default workspace {emulator.default_workspace_id}; tokens: see `scimkit emulator --help` "
@@ -122,8 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--latency-ms", type=float, default=0, help="added latency per request")
     emu.add_argument("--rate-limits", action="store_true", help="enforce the rate-limit classes (429 + Retry-After)")
     emu.add_argument("--speed", type=float, default=1.0, help="scale every rate limit by this factor")
-    emu.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH_REGEX:STATUS:N",
-                     help="answer the next N matching requests with STATUS (repeatable)")
+    emu.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH_REGEX:ACTION:WHEN",
+                     help="inject a fault (repeatable); METHOD:PATH_REGEX:STATUS:N answers the next N matching "
+                          "requests with STATUS; ACTION may also be latency-MS, drop or lost[-STATUS], WHEN "
+                          "'*', P%% or Ts (see README, Emulator)")
+    emu.add_argument("--fault-seed", type=int, default=0, help="seed of the P%% fault draws, for replay")
     emu.set_defaults(func=_emulator_command)
 
     summary = commands.add_parser("summary", help="print a summary of the account (users, groups, workspaces)")

@@ -8,9 +8,12 @@ Route modules never see HTTP plumbing beyond `Ctx`; state never sees HTTP at all
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import socket
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import bounds
 from .errors import ApiError, ScimError, WireError, family_error
-from .faults import RATE_LIMIT_CLASSES, Faults
+from .faults import FAULT_HELP, RATE_LIMIT_CLASSES, FaultAction, Faults
 from .scim import routes as scim_routes
 from .store import TABLES, Store
 from .unity import routes as unity_routes
@@ -58,8 +61,11 @@ def _meta_routes() -> list[Route]:
         Route(("POST",), "/_scimkit/reset", _reset, "meta", "api",
               "Restore the seed and clear the counters (admin token).", writes=True),
         Route(("POST",), "/_scimkit/faults", _add_fault, "meta", "api",
-              'Add a fault rule at run time: {"spec": "METHOD:PATH_REGEX:STATUS:N"} (admin token).',
+              'Add a fault rule at run time: {"spec": "METHOD:PATH_REGEX:ACTION:WHEN"} (admin token); '
+              "DELETE removes every rule. " + FAULT_HELP,
               writes=True),
+        Route(("DELETE",), "/_scimkit/faults", _clear_faults, "meta", "api",
+              "Remove every fault rule (admin token).", writes=True),
     ]
 
 
@@ -112,10 +118,14 @@ class EmulatorApp:
                     bounds.check_int64(value, f"The path's {name}", family)
             caller = self._authenticate(request, route)
             workspace_id = self._workspace_id(request, route)
-            status = self.faults.injected_status(request.method, request.path, route.rate_class)
-            if status is not None:
-                headers = {"Retry-After": "1"} if status in (429, 503) else {}
-                raise family_error(family, status, f"Injected fault: HTTP {status} (emulator --fault rule).", headers)
+            after_commit: FaultAction | None = None
+            for action in self.faults.injected(request.method, request.path, route.rate_class):
+                if action.kind == "latency":
+                    time.sleep(action.latency_ms / 1000)
+                elif action.kind == "status":
+                    raise _injected(family, action.status, "")
+                else:
+                    after_commit = action
             if route.rate_class in RATE_LIMIT_CLASSES:
                 scope = RATE_LIMIT_CLASSES[route.rate_class][2]
                 scope_key = str(workspace_id) if scope == "workspace" else self.config.account_id
@@ -133,6 +143,10 @@ class EmulatorApp:
             if family == "scim" and account_id is not None:
                 ctx.path_prefix = request.path.split("/scim/v2/")[0] + "/scim/v2"
             reply = route.handler(ctx, **path_args)
+            if after_commit is not None:  # the change is made; the client never hears of it
+                if after_commit.kind == "drop":
+                    _drop_connection(request)
+                raise _injected(family, after_commit.status or 503, " after the change was committed")
         except WireError as exc:
             return self._error(exc)
         except Exception:  # noqa: BLE001 - the emulator must answer, and say why
@@ -195,6 +209,20 @@ class EmulatorApp:
         return Response(json.dumps(exc.body()), status=exc.status, headers=exc.headers, mimetype=mimetype)
 
 
+def _injected(family: str, status: int, when: str) -> WireError:
+    headers = {"Retry-After": "1"} if status in (429, 503) else {}
+    return family_error(family, status, f"Injected fault: HTTP {status}{when} (emulator --fault rule).", headers)
+
+
+def _drop_connection(request: Request) -> None:
+    """Close the client's socket with no answer (the server's write then fails, which it tolerates)."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is None:  # pragma: no cover - another WSGI server
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 # -- meta handlers (reach the app through ctx.app) -------------------------------------------------------
 
 def _well_known(ctx: Ctx) -> Reply:
@@ -246,3 +274,9 @@ def _add_fault(ctx: Ctx) -> Reply:
     except ValueError as exc:
         raise ApiError(400, "INVALID_PARAMETER_VALUE", str(exc)) from None
     return Reply(200, {"added": spec})
+
+
+def _clear_faults(ctx: Ctx) -> Reply:
+    app: EmulatorApp = ctx.app
+    app.faults.clear_faults()
+    return Reply(200, {"cleared": True})

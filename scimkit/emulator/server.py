@@ -131,6 +131,7 @@ def create(
     rate_limits: bool = False,
     speed: float = 1.0,
     faults: list[str] | None = None,
+    fault_seed: int = 0,
     limits: Limits | None = None,
     idp_groups_immutable: bool = True,
 ) -> Emulator:
@@ -146,7 +147,7 @@ def create(
 
     if db is None or not store.is_seeded():
         reseed()
-    app = EmulatorApp(store, config, Faults(latency_ms, rate_limits, speed, faults), reseed)
+    app = EmulatorApp(store, config, Faults(latency_ms, rate_limits, speed, faults, seed=fault_seed), reseed)
     server = make_server(LOOPBACK, port, app, threaded=True, request_handler=_QuietHandler)
     return Emulator(host=f"http://{LOOPBACK}:{server.server_port}", account_id=account_id, token=token,
                     reader_token=reader_token, scim_token=scim_token,
