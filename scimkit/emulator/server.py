@@ -102,8 +102,10 @@ class Emulator:
 
     # -- control --------------------------------------------------------------------------------
     def reset(self) -> None:
+        """Restore the seed, clear the counters and remove every fault rule (a fresh emulator)."""
         self.app.reseed()
         self.app.faults.reset_stats()
+        self.app.faults.clear_faults()
 
     def stats(self) -> dict[str, Any]:
         return self.app.faults.stats()
