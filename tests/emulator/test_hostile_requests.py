@@ -302,6 +302,7 @@ def test_generated_requests_never_get_a_5xx_and_refusals_change_nothing(hostile:
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(3600)
 def test_generated_requests_soak(hostile: Emulator) -> None:
-    _run(hostile, 5000, replayable=False)
+    _run(hostile, 3000, replayable=False)
     assert TALLY.server_errors == []
