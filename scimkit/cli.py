@@ -67,7 +67,8 @@ def _fault(text: str) -> str:
         rule = FaultRule.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc).replace("bad --fault ", "")) from None
-    if not 400 <= rule.status <= 599 or rule.remaining < 1:
+    status = rule.action.status
+    if status and not 400 <= status <= 599 or rule.remaining is not None and rule.remaining < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: STATUS must be an HTTP error status (400-599) and N at least 1")
     return text
 
@@ -100,7 +101,7 @@ def _emulator_command(args: argparse.Namespace) -> int:
         emulator = server.create(
             port=args.port, seed_dir=seed_dir, db=args.db, account_id=args.account_id, token=args.token,
             reader_token=args.reader_token, scim_token=args.scim_token, latency_ms=args.latency_ms,
-            rate_limits=args.rate_limits, speed=args.speed, faults=args.fault,
+            rate_limits=args.rate_limits, speed=args.speed, faults=args.fault, fault_seed=args.fault_seed,
         )
     except OSError as exc:
         raise InvalidInput(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.", field="--port",
@@ -310,8 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--latency-ms", type=_millis, default=0, help="added latency per request")
     emu.add_argument("--rate-limits", action="store_true", help="enforce the rate-limit classes (429 + Retry-After)")
     emu.add_argument("--speed", type=_positive, default=1.0, help="scale every rate limit by this factor")
-    emu.add_argument("--fault", action="append", default=[], type=_fault, metavar="METHOD:PATH_REGEX:STATUS:N",
-                     help="answer the next N matching requests with STATUS (repeatable)")
+    emu.add_argument("--fault", action="append", default=[], type=_fault, metavar="METHOD:PATH_REGEX:ACTION:WHEN",
+                     help="inject a fault (repeatable); METHOD:PATH_REGEX:STATUS:N answers the next N matching "
+                          "requests with STATUS; ACTION may also be latency-MS, drop or lost[-STATUS], WHEN "
+                          "'*', P%% or Ts (see README, Emulator)")
+    emu.add_argument("--fault-seed", type=int, default=0, help="seed of the P%% fault draws, for replay")
     emu.set_defaults(func=_emulator_command)
 
     summary = command("summary", "print a summary of the account (users, groups, workspaces)")

@@ -9,15 +9,18 @@ concurrently under the `scim-get` limit. Every failed read is recorded, never sk
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from databricks.sdk.errors import NotFound, PermissionDenied, ResourceConflict
+from databricks.sdk.core import ApiClient
+from databricks.sdk.errors import NotFound, PermissionDenied
 from databricks.sdk.service import iam
 
 from .connect import Account
 from .errors import ConflictError, InvalidInput, ManagedByIdentityProvider, UnknownPrincipal
+from .exactly_once import LOST_ANSWER, Created, create_once
 from .limits import MeteredApiClient
 from .parallel import ReadFailure, describe_error, run_concurrently
 from .schema import GROUP, SERVICE_PRINCIPAL, USER
@@ -282,29 +285,29 @@ def _idp_guard(exc: PermissionDenied, group_name: str) -> ManagedByIdentityProvi
         f"change ({exc}). Make this change in the identity provider (Entra ID or Okta); it will sync.")
 
 
-def _find_or_create(account: Account, find: Callable[[], Any], create: Callable[[], Any]) -> tuple[Any, bool]:
-    """(object, created). A 409 on create (someone else, or the SDK's retry of our own request,
-    created it first) is resolved by finding the object by its natural key."""
+def _find_or_create(account: Account, find: Callable[[], Any],
+                    create: Callable[[ApiClient], Any]) -> tuple[Any, Created[Any] | None]:
+    """(object, None) when it exists; else (object, how it was created). The create is sent once;
+    a lost answer is settled by a lookup before anything is sent again (`exactly_once`)."""
     existing = find()
     if existing is not None:
-        return existing, False
-    account.limits.acquire("scim-write")
-    try:
-        return create(), True
-    except ResourceConflict:
-        existing = find()
-        if existing is None:
-            raise
-        return existing, False
+        return existing, None
+    outcome = create_once(account, find, create)
+    return outcome.value, (outcome if outcome.created else None)
+
+
+def _created_detail(outcome: Created[Any], what: str) -> str:
+    return f"created {what}" + (f" ({outcome.note})" if outcome.note else "")
 
 
 def ensure_user(account: Account, user_name: str, display_name: str | None = None) -> tuple[iam.User, Change]:
     """Create the user unless it exists; an existing user with another display name is a conflict."""
     validate_email(user_name)
-    user, created = _find_or_create(account, lambda: find_user(account, user_name),
-                                    lambda: account.a.users.create(user_name=user_name, display_name=display_name))
+    user, created = _find_or_create(
+        account, lambda: find_user(account, user_name),
+        lambda api: iam.AccountUsersAPI(api).create(user_name=user_name, display_name=display_name))
     if created:
-        return user, Change("create_user", user_name, f"created with id {user.id}", True)
+        return user, Change("create_user", user_name, _created_detail(created, f"with id {user.id}"), True)
     if display_name and user.display_name and user.display_name != display_name:
         raise ConflictError(f"User {user_name} exists with display name '{user.display_name}', not the requested "
                             f"'{display_name}'. Use the existing name or rename the user first.")
@@ -314,10 +317,11 @@ def ensure_user(account: Account, user_name: str, display_name: str | None = Non
 def ensure_group(account: Account, group_name: str, external_id: str | None = None) -> tuple[iam.Group, Change]:
     if not group_name or not group_name.strip():
         raise InvalidInput("A group needs a name.", field="group_name", value=group_name, fix="give a display name")
-    group, created = _find_or_create(account, lambda: find_group(account, group_name),
-                                     lambda: account.a.groups.create(display_name=group_name, external_id=external_id))
+    group, created = _find_or_create(
+        account, lambda: find_group(account, group_name),
+        lambda api: iam.AccountGroupsAPI(api).create(display_name=group_name, external_id=external_id))
     if created:
-        return group, Change("create_group", group_name, f"created with id {group.id}", True)
+        return group, Change("create_group", group_name, _created_detail(created, f"with id {group.id}"), True)
     if external_id and group.external_id and group.external_id != external_id:
         raise ConflictError(f"Group {group_name} exists with externalId '{group.external_id}', not the requested "
                             f"'{external_id}'.")
@@ -326,12 +330,26 @@ def ensure_group(account: Account, group_name: str, external_id: str | None = No
 
 def ensure_service_principal(account: Account, display_name: str,
                              application_id: str | None = None) -> tuple[iam.ServicePrincipal, Change]:
-    sp, created = _find_or_create(
-        account, lambda: find_service_principal(account, application_id or display_name),
-        lambda: account.a.service_principals.create(display_name=display_name, application_id=application_id))
+    """Create the service principal unless one with this application id (or, without one, this
+    display name) exists. A display name is not unique, so the create carries an application id
+    made here when none is given (Databricks accepts a client-chosen UUID and keeps it unique): a
+    create whose answer was lost is then found by that id, never made twice."""
+    if not display_name or not display_name.strip():
+        raise InvalidInput("A service principal needs a display name.", field="display_name", value=display_name,
+                           fix="give a display name")
+    existing = find_service_principal(account, application_id or display_name)
+    if existing is not None:
+        sp, created = existing, None
+    else:
+        new_id = application_id or str(uuid.uuid4())
+        outcome = create_once(
+            account, lambda: find_service_principal(account, new_id),
+            lambda api: iam.AccountServicePrincipalsAPI(api).create(display_name=display_name,
+                                                                    application_id=new_id))
+        sp, created = outcome.value, (outcome if outcome.created else None)
     if created:
         return sp, Change("create_service_principal", display_name,
-                          f"created with application id {sp.application_id}", True)
+                          _created_detail(created, f"with application id {sp.application_id}"), True)
     if sp.display_name != display_name:
         raise ConflictError(f"Service principal {sp.application_id} exists as '{sp.display_name}', not "
                             f"the requested '{display_name}'.")
@@ -427,11 +445,27 @@ def assign_to_workspace(account: Account, workspace_id: int, principal: str, per
     return Change("assign_workspace", f"{principal} on {workspace_id}", permission, True)
 
 
+def _assignment_of(account: Account, workspace_id: int, principal_id: str) -> tuple[str, ...] | None:
+    account.limits.acquire("account-read")
+    for item in account.a.workspace_assignment.list(workspace_id=workspace_id):
+        if item.principal and str(item.principal.principal_id) == principal_id:
+            return tuple(p.value for p in item.permissions or [])
+    return None
+
+
 def unassign_from_workspace(account: Account, workspace_id: int, principal: str) -> Change:
+    """Remove a principal's workspace assignment. The assignment is read first, so "was not
+    assigned" is what the account said before any change; a DELETE whose answer was lost (the SDK
+    resends it and hears 404) is reported as the removal it was."""
     principal_id, _kind = resolve_member(account, principal)
+    target = f"{principal} on {workspace_id}"
+    if _assignment_of(account, workspace_id, principal_id) is None:
+        return Change("unassign_workspace", target, "was not assigned", False)
     account.limits.acquire("scim-write")
     try:
         account.a.workspace_assignment.delete(workspace_id=workspace_id, principal_id=int(principal_id))
     except NotFound:
-        return Change("unassign_workspace", f"{principal} on {workspace_id}", "was not assigned", False)
-    return Change("unassign_workspace", f"{principal} on {workspace_id}", "removed", True)
+        if _assignment_of(account, workspace_id, principal_id) is not None:
+            raise
+        return Change("unassign_workspace", target, f"removed ({LOST_ANSWER})", True)
+    return Change("unassign_workspace", target, "removed", True)

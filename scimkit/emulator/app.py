@@ -8,8 +8,12 @@ Route modules never see HTTP plumbing beyond `Ctx`; state never sees HTTP at all
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
+import socket
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,11 +22,12 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from . import bounds
 from .entra import routes as entra_routes
 from .errors import ApiError, ScimError, WireError, family_error
-from .faults import RATE_LIMIT_CLASSES, Faults
+from .faults import FAULT_HELP, RATE_LIMIT_CLASSES, FaultAction, Faults
 from .scim import routes as scim_routes
-from .store import Store
+from .store import TABLES, Store
 from .unity import routes as unity_routes
 from .wire import (
     ADMIN_SP_APPLICATION_ID,
@@ -51,11 +56,17 @@ def _meta_routes() -> list[Route]:
               sdk="w.current_user.me(), w.get_workspace_id()"),
         Route(("GET",), "/_scimkit/stats", _stats, "meta", "api",
               "Request counts per rate-limit class (and throttled / faulted counts).", auth=False),
+        Route(("GET",), "/_scimkit/state", _state, "meta", "api",
+              "A digest of the whole account state (every table), so a test can see that a refused "
+              "request changed nothing."),
         Route(("POST",), "/_scimkit/reset", _reset, "meta", "api",
               "Restore the seed and clear the counters (admin token).", writes=True),
         Route(("POST",), "/_scimkit/faults", _add_fault, "meta", "api",
-              'Add a fault rule at run time: {"spec": "METHOD:PATH_REGEX:STATUS:N"} (admin token).',
+              'Add a fault rule at run time: {"spec": "METHOD:PATH_REGEX:ACTION:WHEN"} (admin token); '
+              "DELETE removes every rule. " + FAULT_HELP,
               writes=True),
+        Route(("DELETE",), "/_scimkit/faults", _clear_faults, "meta", "api",
+              "Remove every fault rule (admin token).", writes=True),
     ]
 
 
@@ -101,12 +112,21 @@ class EmulatorApp:
         self.faults.count(route.rate_class)
         self.faults.sleep()
         try:
+            if request.content_length is not None and request.content_length > bounds.MAX_BODY_BYTES:
+                raise bounds.body_too_large(family, request.content_length)
+            for name, value in path_args.items():
+                if isinstance(value, int):  # <int:...> path parts: SQLite integers are 64-bit
+                    bounds.check_int64(value, f"The path's {name}", family)
             caller = self._authenticate(request, route)
             workspace_id = self._workspace_id(request, route)
-            status = self.faults.injected_status(request.method, request.path, route.rate_class)
-            if status is not None:
-                headers = {"Retry-After": "1"} if status in (429, 503) else {}
-                raise family_error(family, status, f"Injected fault: HTTP {status} (emulator --fault rule).", headers)
+            after_commit: FaultAction | None = None
+            for action in self.faults.injected(request.method, request.path, route.rate_class):
+                if action.kind == "latency":
+                    time.sleep(action.latency_ms / 1000)
+                elif action.kind == "status":
+                    raise _injected(family, action.status, "")
+                else:
+                    after_commit = action
             if route.rate_class in RATE_LIMIT_CLASSES:
                 scope = RATE_LIMIT_CLASSES[route.rate_class][2]
                 scope_key = str(workspace_id) if scope == "workspace" else self.config.account_id
@@ -124,6 +144,10 @@ class EmulatorApp:
             if family == "scim" and account_id is not None:
                 ctx.path_prefix = request.path.split("/scim/v2/")[0] + "/scim/v2"
             reply = route.handler(ctx, **path_args)
+            if after_commit is not None:  # the change is made; the client never hears of it
+                if after_commit.kind == "drop":
+                    _drop_connection(request)
+                raise _injected(family, after_commit.status or 503, " after the change was committed")
         except WireError as exc:
             return self._error(exc)
         except Exception:  # noqa: BLE001 - the emulator must answer, and say why
@@ -167,10 +191,7 @@ class EmulatorApp:
         header = request.headers.get("X-Databricks-Workspace-Id")
         if not header:
             return self.default_workspace_id
-        try:
-            workspace_id = int(header)
-        except ValueError:
-            raise family_error(route.family, 400, f"X-Databricks-Workspace-Id {header!r} is not a number.") from None
+        workspace_id = bounds.parse_int(header, "The X-Databricks-Workspace-Id header", route.family, minimum=0)
         if not scim_routes.workspace_exists(self.store, workspace_id):
             raise family_error(route.family, 404, f"Workspace {workspace_id} does not exist in this account.")
         return workspace_id
@@ -187,6 +208,20 @@ class EmulatorApp:
     def _error(exc: WireError) -> Response:
         mimetype = "application/scim+json" if isinstance(exc, ScimError) else "application/json"
         return Response(json.dumps(exc.body()), status=exc.status, headers=exc.headers, mimetype=mimetype)
+
+
+def _injected(family: str, status: int, when: str) -> WireError:
+    headers = {"Retry-After": "1"} if status in (429, 503) else {}
+    return family_error(family, status, f"Injected fault: HTTP {status}{when} (emulator --fault rule).", headers)
+
+
+def _drop_connection(request: Request) -> None:
+    """Close the client's socket with no answer (the server's write then fails, which it tolerates)."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is None:  # pragma: no cover - another WSGI server
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 # -- meta handlers (reach the app through ctx.app) -------------------------------------------------------
@@ -216,6 +251,17 @@ def _stats(ctx: Ctx) -> Reply:
     return Reply(200, app.faults.stats())
 
 
+def _state(ctx: Ctx) -> Reply:
+    digest = hashlib.sha256()
+    rows = 0
+    with ctx.store.tx() as db:
+        for table in TABLES:
+            for row in db.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
+                digest.update(repr(tuple(row)).encode())
+                rows += 1
+    return Reply(200, {"sha256": digest.hexdigest(), "rows": rows})
+
+
 def _reset(ctx: Ctx) -> Reply:
     app: EmulatorApp = ctx.app
     app.reseed()
@@ -231,3 +277,9 @@ def _add_fault(ctx: Ctx) -> Reply:
     except ValueError as exc:
         raise ApiError(400, "INVALID_PARAMETER_VALUE", str(exc)) from None
     return Reply(200, {"added": spec})
+
+
+def _clear_faults(ctx: Ctx) -> Reply:
+    app: EmulatorApp = ctx.app
+    app.faults.clear_faults()
+    return Reply(200, {"cleared": True})

@@ -33,9 +33,19 @@ GENERAL_DECISIONS = [
     Decision("Rate limits", "Off by default. With --rate-limits, token buckets per class (burst one second's "
              "worth) answer 429 with an integer Retry-After and error_code REQUEST_LIMIT_EXCEEDED; --speed scales "
              "every limit.", "databricks-api.md 7.1 (numbers from a generated, unverified source)"),
-    Decision("Faults", "--fault METHOD:PATH_REGEX:STATUS:N answers the next N matching requests with STATUS in the "
-             "route family's error body (429/503 carry Retry-After: 1). The failure happens before the handler, "
-             "so state is never half-changed.", "databricks-api.md 2.4 (the SDK re-sends POST/PATCH)"),
+    Decision("Faults", "--fault METHOD:PATH_REGEX:ACTION:WHEN (also POST /_scimkit/faults {\"spec\"}). ACTION: a "
+             "status answered before the handler (state never half-changed; 429/503 carry Retry-After: 1), "
+             "latency-MS, drop (the change is committed, then the connection is closed unanswered) or "
+             "lost[-STATUS] (committed, then answered STATUS, default 503): the 'lost answer' that makes the SDK "
+             "re-send a POST. WHEN: N next matches, '*' every match (a storm), P% seeded by --fault-seed for "
+             "replay, Ts a window from the first match. The old METHOD:PATH_REGEX:STATUS:N is the same syntax.",
+             "databricks-api.md 2.4 and 6.8 (the SDK re-sends POST/PATCH on 429, 503 and dropped connections)"),
+    Decision("Hostile input", "Nothing a client sends gets a 5xx: filters over 16 KiB, nested over 16 brackets or "
+             "with more tokens than 200 nodes hold are 400 INVALID_FILTER before parsing; JSON bodies over 10 MiB "
+             "are 413, nested over 32 levels or with unpaired surrogates 400; integers in queries, headers, paths "
+             "and page tokens beyond 64 bits are 400; the HTTP layer's refusals (414 request line over 64 KiB, 431 "
+             "headers, malformed requests) get the route family's JSON error body, and 501/505 become 400.",
+             "issue 13; databricks-api.md 1.7 (200 nodes); limits beyond that our choice"),
     Decision("Atomic requests", "Each request runs in one SQLite transaction under one lock; a refused request "
              "changes nothing.", "our design"),
     Decision("Stats", "GET /_scimkit/stats counts every matched request per rate-limit class, including throttled "

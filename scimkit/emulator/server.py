@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from . import seed
 from .app import EmulatorApp
 from .entra.rules import Tenant
+from .errors import family_error
 from .faults import Faults
 from .store import Store
 from .wire import (
@@ -33,10 +35,35 @@ LOOPBACK = "127.0.0.1"
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request lines go to the `scimkit.emulator` logger at DEBUG (paths only, never headers)."""
+    """Request lines go to the `scimkit.emulator` logger at DEBUG (paths only, never headers).
+
+    Requests the HTTP layer refuses before the app sees them (a request line over 64 KiB, too many
+    or too long headers, bad syntax) get the API's JSON error body, not the stdlib's HTML page.
+    """
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
         logging.getLogger("scimkit.emulator").debug('"%s" %s', self.requestline, code)
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        logging.getLogger("scimkit.emulator").debug("http: " + format, *args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # A refusal of what the client sent is a 4xx: 505 (HTTP version) and 501 become 400.
+        status = 400 if int(code) >= 500 else int(code)
+        line = (getattr(self, "raw_requestline", b"") or b"")[:4096]
+        family = "scim" if b"/scim/v2" in line else "api"
+        short, long = self.responses.get(int(code), ("Bad request", ""))
+        text = f"{message or short}. {explain or long}".strip()
+        body = json.dumps(family_error(family, status, f"HTTP {int(code)}: {text}").body()).encode()
+        self.log_error("code %d, message %s", int(code), message)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/scim+json" if family == "scim" else "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.close_connection = True
+        if getattr(self, "command", "") != "HEAD":
+            self.wfile.write(body)
 
 
 @dataclass
@@ -76,8 +103,10 @@ class Emulator:
 
     # -- control --------------------------------------------------------------------------------
     def reset(self) -> None:
+        """Restore the seed, clear the counters and remove every fault rule (a fresh emulator)."""
         self.app.reseed()
         self.app.faults.reset_stats()
+        self.app.faults.clear_faults()
 
     def stats(self) -> dict[str, Any]:
         return self.app.faults.stats()
@@ -105,6 +134,7 @@ def create(
     rate_limits: bool = False,
     speed: float = 1.0,
     faults: list[str] | None = None,
+    fault_seed: int = 0,
     limits: Limits | None = None,
     idp_groups_immutable: bool = True,
 ) -> Emulator:
@@ -120,7 +150,7 @@ def create(
 
     if db is None or not store.is_seeded():
         reseed()
-    app = EmulatorApp(store, config, Faults(latency_ms, rate_limits, speed, faults), reseed)
+    app = EmulatorApp(store, config, Faults(latency_ms, rate_limits, speed, faults, seed=fault_seed), reseed)
     app.entra = Tenant.load(resolved_seed)  # the Entra family's tenant (emulator/entra/)
     server = make_server(LOOPBACK, port, app, threaded=True, request_handler=_QuietHandler)
     return Emulator(host=f"http://{LOOPBACK}:{server.server_port}", account_id=account_id, token=token,

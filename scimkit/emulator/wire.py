@@ -6,7 +6,6 @@ its URL map and the ledger from those lists, so what is served and what is docum
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request
 
+from . import bounds
 from .errors import ApiError, ScimError
 from .store import Store
 
@@ -93,12 +93,11 @@ class Ctx:
         raw = self.request.get_data(cache=True)
         if not raw:
             return {}
-        try:
-            return json.loads(raw)
-        except ValueError:
-            if self.family == "scim":
-                raise ScimError(400, "Request body is not valid JSON.", "invalidSyntax") from None
-            raise ApiError(400, "MALFORMED_REQUEST", "Request body is not valid JSON.") from None
+        if self.family == "scim":
+            invalid: ApiError | ScimError = ScimError(400, "Request body is not valid JSON.", "invalidSyntax")
+        else:
+            invalid = ApiError(400, "MALFORMED_REQUEST", "Request body is not valid JSON.")
+        return bounds.loads_body(raw, self.family, invalid)
 
     @property
     def via_scim_token(self) -> bool:

@@ -482,9 +482,8 @@ def test_reads_that_fail_after_the_sdks_retries_are_recorded(two_metastores: Pat
     }
     grant_failures = [f for f in read.failures if f.object_type == "grants"]
     assert sorted(f.object_name for f in grant_failures) == [f"SCHEMA {s}" for s in schemas]
-    assert all(
-        f.error.startswith("TimeoutError after retries: TemporarilyUnavailable") for f in grant_failures
-    )
+    # reads in flight wait out the SDK's retries; any not yet started are skipped, naming that failure
+    assert all("TimeoutError after retries: TemporarilyUnavailable" in f.error for f in grant_failures)
     # everything else was read: the catalog grants, the tables and their grants
     assert {(g.full_name, g.principal) for g in read.grants} >= {
         ("lake", "Analysts"),

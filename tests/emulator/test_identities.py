@@ -140,3 +140,25 @@ def test_rate_limited_identity_read_lets_no_429_through() -> None:
         assert stats["requests"]["scim-get"] == groups  # one GET per group
         pages = (users // 100 + 1) + 1 + 1  # users (+ the SDK's empty page), service principals, groups
         assert stats["requests"]["scim-list"] == pages + 1 + 1
+
+
+@pytest.mark.parametrize("action", ["lost", "drop"])
+def test_creates_whose_answer_was_lost_happen_exactly_once(emu, account: Account, action: str) -> None:  # noqa: ANN001
+    emu.app.faults.add_fault(f"POST:/ServicePrincipals$:{action}:1")
+    emu.app.faults.add_fault(f"POST:/Users$:{action}:1")
+    sp, change = ids.ensure_service_principal(account, "lost-answer-bot")
+    assert change.changed and "answer was lost" in change.detail
+    found = list(account.a.service_principals.list(filter='displayName eq "lost-answer-bot"'))
+    assert [s.id for s in found] == [sp.id]  # one, not two
+    user, change = ids.ensure_user(account, "lost.answer@company.com")
+    assert change.changed and "answer was lost" in change.detail and user.id
+    assert emu.stats()["faults_injected"] == 2
+
+
+def test_an_unassignment_whose_answer_was_lost_is_reported_as_made(emu, account: Account) -> None:  # noqa: ANN001
+    workspace_id = seed("workspaces")[1]["workspace_id"]
+    assert ids.assign_to_workspace(account, workspace_id, "jaya@company.com").changed
+    emu.app.faults.add_fault("DELETE:/permissionassignments/principals/:lost:1")
+    change = ids.unassign_from_workspace(account, workspace_id, "jaya@company.com")
+    assert change.changed and change.detail.startswith("removed")
+    assert not ids.unassign_from_workspace(account, workspace_id, "jaya@company.com").changed

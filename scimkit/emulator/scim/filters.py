@@ -78,10 +78,44 @@ def _is_number(word: str) -> bool:
     return True
 
 
+# Bounds checked before the parser runs, so no filter can exhaust recursion or time (our choice;
+# Databricks documents only the 200-node limit).
+MAX_FILTER_CHARS = 16 * 1024
+MAX_FILTER_DEPTH = 16
+
+
+def _bounded_tokens(text: str, max_nodes: int) -> list[Any]:
+    """The filter's tokens, or a 400 when it is too long, too deeply nested or has too many nodes."""
+    if len(text) > MAX_FILTER_CHARS:
+        raise invalid_filter(f"INVALID_FILTER: the filter is {len(text)} characters long; at most "
+                             f"{MAX_FILTER_CHARS} are allowed.")
+    deepest = level = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            level += 1
+            deepest = max(deepest, level)
+        elif ch in ")]":
+            level -= 1
+    if deepest > MAX_FILTER_DEPTH:
+        raise invalid_filter(f"INVALID_FILTER: the filter nests brackets {deepest} deep; at most "
+                             f"{MAX_FILTER_DEPTH} are allowed.")
+    tokens = list(SCIMLexer().tokenize(normalise_quotes(text)))
+    # A comparison is three tokens and one node, a logical operator one token and one node.
+    if len(tokens) > 3 * max_nodes + 2 * MAX_FILTER_DEPTH:
+        raise invalid_filter(f"INVALID_FILTER: the filter has {len(tokens)} tokens, more than {max_nodes} "
+                             f"nodes can hold; at most {max_nodes} nodes are allowed.")
+    return tokens
+
+
 def parse(text: str, max_nodes: int = 200) -> Predicate:
     """Parse a filter into a predicate over a SCIM resource dict; SCIM 400 on anything else."""
     try:
-        tree = SCIMParser().parse(SCIMLexer().tokenize(normalise_quotes(text)))
+        tree = SCIMParser().parse(iter(_bounded_tokens(text, max_nodes)))
     except ScimError:
         raise
     except Exception as exc:  # the parser raises several types
@@ -194,7 +228,7 @@ def _as_literal(value: Any) -> Any:
 def simple_equality(text: str) -> tuple[str, str] | None:
     """(attribute, value) for a filter that is one `attr eq "value"`, for an indexed lookup."""
     try:
-        tree = SCIMParser().parse(SCIMLexer().tokenize(normalise_quotes(text)))
+        tree = SCIMParser().parse(iter(_bounded_tokens(text, 200)))
     except Exception:
         return None
     expr = getattr(tree, "expr", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import bounds
 from ..errors import ApiError, ScimError
 from ..store import Store, get_meta
 from ..wire import DEFAULT_WORKSPACE_ID, Ctx, Decision, Reply, Route
@@ -32,10 +33,7 @@ def _int_arg(ctx: Ctx, name: str, default: int) -> int:
     raw = ctx.args.get(name)
     if raw in (None, ""):
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ScimError(400, f"Query parameter '{name}' must be an integer, got {raw!r}.", "invalidValue") from None
+    return bounds.parse_int(raw, f"Query parameter '{name}'", "scim")
 
 
 def _scim_list(ctx: Ctx, kind: str) -> Reply:
@@ -134,9 +132,9 @@ def _get_workspace(ctx: Ctx, workspace_id: int) -> Reply:
 
 
 def _principal_id(raw: str) -> str:
-    if not raw.isdigit():
-        raise ApiError(400, "INVALID_PARAMETER_VALUE", f"principal_id must be a numeric SCIM id, got {raw!r}.")
-    return str(int(raw))
+    if not (raw.isascii() and raw.isdigit()):
+        raise ApiError(400, "INVALID_PARAMETER_VALUE", f"principal_id must be a numeric SCIM id, got {raw[:40]!r}.")
+    return str(bounds.parse_int(raw, "principal_id", "api", minimum=0))
 
 
 def _list_assignments(ctx: Ctx, workspace_id: int) -> Reply:

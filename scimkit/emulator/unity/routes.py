@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from .. import bounds
 from ..errors import ApiError, bad_request, not_found
 from ..store import loads
 from ..wire import Ctx, Decision, Reply, Route
@@ -39,6 +40,8 @@ def decode_token(token: str | None) -> int:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         prefix, _, number = raw.partition(":")
+        if not (number.isascii() and number.isdigit()) or len(number) > 18:
+            raise ValueError(raw)  # also keeps the offset inside 64 bits (SQLite's integers)
         offset = int(number)
         if prefix != "scimkit" or offset < 0:
             raise ValueError(raw)
@@ -53,10 +56,7 @@ def _max_results(ctx: Ctx) -> int | None:
     raw = ctx.args.get("max_results")
     if raw is None or raw == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise bad_request(f"max_results must be an integer, got '{raw}'.") from None
+    return bounds.parse_int(raw, "max_results", "api")
 
 
 def list_page_size(ctx: Ctx) -> int | None:
