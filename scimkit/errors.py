@@ -11,7 +11,8 @@
      │    ├── UnknownPrincipal (+ sdk NotFound)   no such user, group or service principal
      │    ├── UnknownSecurable (+ sdk NotFound)   no such catalog, schema, table, volume, ...
      │    ├── InapplicablePrivilege               e.g. EXECUTE on a volume
-     │    └── ScriptRejected                      a GRANT/REVOKE script with invalid statements
+     │    ├── ScriptRejected                      a GRANT/REVOKE script with invalid statements
+     │    └── PlanRejected                        a plan with changes that do not validate
      ├── ConflictError (+ sdk ResourceConflict)   an object exists and differs from what was asked
      ├── ManagedByIdentityProvider (+ sdk PermissionDenied)
      │                                            make this change in the identity provider
@@ -163,6 +164,16 @@ class ScriptRejected(InvalidInput):
         lines = [f"statement {n} `{text}`: {reason}" for n, text, reason in self.problems]
         super().__init__("The script was refused as a whole; nothing was applied. " + "; ".join(lines),
                          field="script", fix="correct the statements named above and run the script again")
+
+
+class PlanRejected(InvalidInput):
+    """A plan refused as a whole before any write; `problems` lists (step, change, reason, fix)."""
+
+    def __init__(self, problems: Sequence[tuple[int, str, str, str]]) -> None:
+        self.problems = list(problems)
+        lines = [f"step {n} {change}: {reason} Fix: {fix}" for n, change, reason, fix in self.problems]
+        super().__init__(f"The plan was refused as a whole ({len(self.problems)} problem(s)); nothing was applied.\n  "
+                         + "\n  ".join(lines), field="plan")
 
 
 class ConflictError(ScimkitError, ResourceConflict):
