@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,8 +88,9 @@ def test_previous_snapshot_is_current(tmp_path: Path) -> None:
 def test_run_report_writes_html_findings_and_history(account: Account, tmp_path: Path) -> None:
     result = run_report(account, tmp_path / "out", previous=PREVIOUS, progress=False)
     page = result["report"].read_text()
-    for section in ("Summary", "Trend", "Riskiest principals", "Group permissions by catalog", "Findings"):
-        assert f"<h2>{section}" in page
+    for section in ("Summary", "Since the previous snapshot", "Trend", "Riskiest principals",
+                    "Group permissions by catalog", "Findings by rule", "Informational"):
+        assert re.search(rf"<h2[^>]*>{re.escape(section)}", page), section
     assert "data:image/png;base64," in page and "http://" not in page.replace("http://www.w3.org", "")
     stored = list((tmp_path / "out" / "history" / "findings").glob("snapshot_time=*/part-0.parquet"))
     assert len(stored) == 1
