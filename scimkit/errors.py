@@ -16,7 +16,8 @@
      ├── ConflictError (+ sdk ResourceConflict)   an object exists and differs from what was asked
      ├── ManagedByIdentityProvider (+ sdk PermissionDenied)
      │                                            make this change in the identity provider
-     └── CycleError                               nested groups that contain themselves
+     ├── CycleError                               nested groups that contain themselves
+     └── FindingsAtThreshold                      a scheduled report found findings at or above its threshold
 
 Domain errors also subclass the SDK class a caller already catches (`except NotFound` still works).
 `from_sdk_error` turns the SDK's authentication, permission, not-found and connection errors met while
@@ -198,3 +199,17 @@ class CycleError(ScimkitError):
         shown = "; ".join(" > ".join(c) for c in self.cycles)
         super().__init__(f"Group nesting contains {len(self.cycles)} cycle(s): {shown}. "
                          "Remove one membership in each cycle.")
+
+
+class FindingsAtThreshold(ScimkitError):
+    """A scheduled report found findings at or above its threshold: the job fails on purpose, after
+    the report is written, so the scheduler alerts. `counts` maps each severity to its findings."""
+
+    def __init__(self, threshold: str, counts: dict[str, int], report: object = None) -> None:
+        self.threshold = threshold
+        self.counts = dict(counts)
+        self.report = report
+        shown = ", ".join(f"{n} {s}" for s, n in self.counts.items() if n)
+        where = f" See {report}." if report is not None else ""
+        super().__init__(f"findings at or above {threshold!r} exist ({shown}).{where} "
+                         "Fix them, or raise the threshold (fail_on) to let the job pass.")

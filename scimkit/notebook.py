@@ -70,3 +70,127 @@ def show(obj: Any, limit: int = 200) -> Any:
     if hasattr(obj, "head") and hasattr(obj, "__len__") and len(obj) > limit:
         return obj.head(limit)
     return obj
+
+
+# -- recorded values (scrapbook-style glue) -------------------------------------------------------
+
+RECORD_MIMETYPE = "application/vnd.scimkit.record+json"
+_recorded: dict[str, Any] = {}
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON for what notebooks record: numbers, text, lists, dicts; pandas and numpy values
+    become their Python equivalents (a DataFrame: a list of row dicts; a Series: a dict)."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        value = value.astype(object).where(value.notna(), None).to_dict(orient="records")
+    elif isinstance(value, pd.Series):
+        value = {str(k): v for k, v in value.astype(object).where(value.notna(), None).items()}
+    elif isinstance(value, tuple):
+        value = list(value)
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, (pd.Timestamp,)):
+            return obj.isoformat()
+        if obj is pd.NA:
+            return None
+        raise TypeError(f"record() takes JSON-like values, not {type(obj).__name__}")
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def record(name: str, value: Any) -> Any:
+    """Keep `value` under `name` in the executed notebook's outputs (an output of its own mimetype,
+    which front ends do not render), so a test or a scheduler can read it back with `recorded`.
+    Returns the JSON form of the value."""
+    data = _jsonable(value)
+    _recorded[name] = data
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display({RECORD_MIMETYPE: {"name": name, "value": data}}, raw=True)
+    except ImportError:  # pragma: no cover - IPython ships with ipywidgets
+        pass
+    return data
+
+
+def recorded(notebook: Any) -> dict[str, Any]:
+    """The values a notebook recorded, by name (the last one wins), from an executed notebook: a
+    path to an .ipynb or a notebook node (as papermill returns it)."""
+    if isinstance(notebook, (str, os.PathLike)):
+        import nbformat
+
+        notebook = nbformat.read(os.fspath(notebook), as_version=4)
+    out: dict[str, Any] = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(RECORD_MIMETYPE)
+            if payload is not None:
+                out[payload["name"]] = payload["value"]
+    return out
+
+
+# -- the compliance job's exit ---------------------------------------------------------------------
+
+
+def fail_on_findings(findings: Any, threshold: str, report: Any = None) -> None:
+    """Raise FindingsAtThreshold when findings at or above `threshold` exist ("never": do nothing),
+    so the notebook exits non-zero for a scheduler. Call it last, after the report is written."""
+    from . import compliance
+    from .errors import FindingsAtThreshold
+
+    if str(threshold).lower() == "never" or not compliance.exceeds(findings, threshold):
+        return
+    counts = findings["severity"].value_counts()
+    order = ["critical", "high", "medium", "low", "info"]
+    raise FindingsAtThreshold(threshold, {s: int(counts.get(s, 0)) for s in order}, report)
+
+
+def findings_by_severity(findings: Any) -> dict[str, int]:
+    """Counts per severity, every severity present (zeros included), worst first."""
+    counts = findings["severity"].value_counts() if len(findings) else {}
+    return {s: int(counts.get(s, 0)) for s in ("critical", "high", "medium", "low", "info")}
+
+
+def findings_trend(root: Any) -> Any:
+    """Finding counts per stored snapshot (rows) and severity (columns), oldest first, from the
+    findings stored under `root` (a folder or a scimkit.history backend)."""
+    import pandas as pd
+
+    from . import history
+
+    severities = ["critical", "high", "medium", "low", "info"]
+    rows = {}
+    for stamp in history.list_snapshot_times(root, table="findings"):
+        stored = history.load_tables(root, stamp, tables=["findings"])["findings"]
+        counts = stored["severity"].value_counts()
+        rows[stamp] = {s: int(counts.get(s, 0)) for s in severities}
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=severities)
+    frame.index.name = "snapshot_time"
+    return frame.astype("int64")
+
+
+def plot_trend(trend: Any) -> Any:
+    """A line per severity over the stored snapshots; None (and a sentence) with fewer than two."""
+    if len(trend) < 2:
+        print(f"{len(trend)} snapshot(s) stored: the trend appears from the second run on.")
+        return None
+    import matplotlib.pyplot as plt
+
+    colours = {"critical": "#7f1d1d", "high": "#c2410c", "medium": "#ca8a04", "low": "#2563eb", "info": "#6b7280"}
+    fig, ax = plt.subplots(figsize=(8, 3))
+    for severity in trend.columns:
+        ax.plot(trend.index, trend[severity], marker="o", label=severity, color=colours.get(severity))
+    ax.set_ylabel("findings")
+    ax.set_title(f"Findings over {len(trend)} stored snapshots")
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return fig

@@ -1,14 +1,21 @@
-"""The notebooks run end to end (papermill) against the embedded emulator."""
+"""The notebooks run end to end (papermill) against the embedded emulator, and what they computed is
+read back from the values they record (`scimkit.notebook.record`), not only that they ran."""
 
 from __future__ import annotations
 
+import collections
+import json
 from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 
+from scimkit.notebook import recorded
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
+EXPECTED = json.loads((ROOT / "sample_data" / "expected_findings.json").read_text())
 
 
 @pytest.fixture(autouse=True)
@@ -33,21 +40,58 @@ def outputs(notebook) -> str:  # noqa: ANN001
     return "\n".join(text)
 
 
-def test_compliance_report_notebook(tmp_path: Path) -> None:
-    executed = run("compliance_report.ipynb", tmp_path, out=str(tmp_path / "out"))
-    assert (tmp_path / "out" / "report.html").is_file()
-    text = outputs(executed)
-    assert "granted_not_usable" in text and "access_widened" in text
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_stored_without_outputs(path: Path) -> None:
+    notebook = nbformat.read(str(path), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip the outputs"
 
 
-def test_compliance_report_notebook_fails_the_job_on_findings(tmp_path: Path) -> None:
-    with pytest.raises(papermill.PapermillExecutionError, match="findings at or above 'high' exist"):
-        run("compliance_report.ipynb", tmp_path, out=str(tmp_path / "out"), fail_on="high")
+def test_compliance_report_notebook_records_findings_and_builds_a_trend(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = recorded(run("compliance_report.ipynb", tmp_path, out=str(out)))
+    assert (out / "report.html").is_file()
+    expected = collections.Counter(f["severity"] for f in EXPECTED)
+    assert first["findings_by_severity"] == {s: expected.get(s, 0) for s in ("critical", "high", "medium", "low", "info")}
+    assert first["findings"] == len(EXPECTED)
+    assert first["trend_snapshots"] == 1
+
+    second = run("compliance_report.ipynb", tmp_path, out=str(out))  # a second run: two stored snapshots
+    values = recorded(second)
+    assert values["trend_snapshots"] == 2
+    images = [o for c in second.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the trend is drawn once two snapshots are stored"
 
 
-def test_group_permission_matrix_notebook(tmp_path: Path) -> None:
-    executed = run("group_permission_matrix.ipynb", tmp_path, level="schema", catalog="datalake")
+def test_compliance_report_notebook_fails_the_job_after_writing_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        run("compliance_report.ipynb", tmp_path, out=str(out), fail_on="high")
+    assert failure.value.ename == "FindingsAtThreshold"
+    assert "findings at or above 'high' exist (8 high" in failure.value.evalue
+    assert (out / "report.html").is_file(), "the report is written before the job fails"
+    # papermill keeps the executed notebook: the values were recorded before the failure
+    assert recorded(tmp_path / "compliance_report.ipynb")["findings_by_severity"]["high"] == 8
+
+
+def test_group_permission_matrix_notebook_records_the_matrix_and_the_exploration(tmp_path: Path) -> None:
+    executed = run("group_permission_matrix.ipynb", tmp_path, level="schema", catalog="datalake",
+                   explore_group="Analysts.NonProd", explore_securable="TABLE datalake.finance.transactions")
+    values = recorded(executed)
+    rows, columns = values["matrix_shape"]
+    assert rows > 0 and columns > 0
     text = outputs(executed)
     assert "datalake.finance" in text and "Analysts.NonProd" in text
     images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "the heatmap is drawn"
+    widgets = [o for c in executed.cells for o in c.get("outputs", [])
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets, "the explorer is an ipywidgets panel"
+
+    group = values["group_reach"]
+    assert group["group"] == "Analysts.NonProd" and group["routes"] > 0
+    assert group["not_usable"] > 0  # SELECT on datalake.finance without USE CATALOG / USE SCHEMA
+    securable = values["securable_reach"]
+    assert "Analysts.NonProd" in securable["not_usable"]
+    assert securable["principals"] >= 3
