@@ -157,13 +157,20 @@ class InapplicablePrivilege(InvalidInput):
     """A privilege that the securable type does not take."""
 
 
+def _clip(text: str, limit: int = 120) -> str:
+    """A long statement or reason cut to its start, so one error stays readable."""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
+
+
 class ScriptRejected(InvalidInput):
     """A SQL script refused as a whole; `problems` lists (statement number, statement, reason)."""
 
     def __init__(self, problems: Sequence[tuple[int, str, str]]) -> None:
         self.problems = list(problems)
-        lines = [f"statement {n} `{text}`: {reason}" for n, text, reason in self.problems]
-        super().__init__("The script was refused as a whole; nothing was applied. " + "; ".join(lines),
+        shown = [f"statement {n} `{_clip(text)}`: {_clip(reason, 300)}" for n, text, reason in self.problems[:5]]
+        more = len(self.problems) - len(shown)
+        summary = "; ".join(shown) + (f"; and {more} more problem(s) (see .problems)" if more > 0 else "")
+        super().__init__("The script was refused as a whole; nothing was applied. " + summary,
                          field="script", fix="correct the statements named above and run the script again")
 
 

@@ -60,6 +60,8 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _STARTERS = {"GRANT", "REVOKE", "ALTER"}
+_CLOSERS = {"/*": "*/", "`": "`", "'": "'", '"': '"'}
+_OPENERS = {"`", "'", '"'}
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,16 @@ def _split(script: str) -> list[tuple[list[_Token], str]]:
         assert match is not None  # `other` matches any non-space character
         kind = match.lastgroup or "other"
         text = match.group()
+        if kind == "other" and (text in _OPENERS or script.startswith("/*", position)):
+            # The closed form did not match, so nothing closes it: refuse now. Going on would
+            # rescan the rest of the script from every later opener (quadratic in its size).
+            opener = "/*" if script.startswith("/*", position) else text
+            line = script.count("\n", 0, position) + 1
+            start = current[0].start if current else position
+            snippet = " ".join(re.sub(r"--[^\n]*", " ", script[start:]).split())  # the statement as written
+            raise ScriptRejected([(len(statements) + 1, snippet,
+                                   f"unterminated {opener} {'comment' if opener == '/*' else 'quote'} starting on "
+                                   f"line {line}: close it with {_CLOSERS[opener]}")])
         if kind in ("space", "comment"):
             if "\n" in text or kind == "comment" and text.startswith("--"):
                 at_line_start = True

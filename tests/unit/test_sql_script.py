@@ -295,3 +295,25 @@ def test_every_bad_statement_is_named_at_once() -> None:
 def test_script_rejected_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         parse_script("GRANT NOTHING ON TABLE a.b.c TO x")
+
+
+@pytest.mark.parametrize("opener, script", [
+    ("/*", "GRANT SELECT ON TABLE a.b.c TO x; /* never closed " + "/* a;" * 200_000),
+    ("`", "GRANT SELECT ON TABLE `a.b.c TO x;" + " `y" * 100),
+    ("'", "GRANT SELECT ON TABLE a.b.c TO 'x;"),
+])
+def test_an_unterminated_comment_or_quote_is_refused_naming_it(opener: str, script: str) -> None:
+    with pytest.raises(ScriptRejected) as excinfo:
+        parse_script(script)
+    message = str(excinfo.value)
+    assert f"unterminated {opener} {'comment' if opener == '/*' else 'quote'} starting on line 1" in message
+    assert len(message) < 1_000  # a 1 MB script still gives a short error
+
+
+def test_many_bad_statements_give_a_short_message_with_the_count() -> None:
+    with pytest.raises(ScriptRejected) as excinfo:
+        parse_script("GRANT SELECT ON t TO x\n" * 10_000)
+    assert len(excinfo.value.problems) == 10_000
+    message = str(excinfo.value)
+    assert len(message) < 2_000
+    assert "and 9995 more problem(s)" in message
