@@ -33,11 +33,17 @@ def outputs(notebook) -> str:  # noqa: ANN001
     return "\n".join(text)
 
 
+def first_output_line(notebook) -> str:  # noqa: ANN001
+    return outputs(notebook).strip().splitlines()[0]
+
+
 def test_compliance_report_notebook(tmp_path: Path) -> None:
     executed = run("compliance_report.ipynb", tmp_path, out=str(tmp_path / "out"))
     assert (tmp_path / "out" / "report.html").is_file()
     text = outputs(executed)
     assert "granted_not_usable" in text and "access_widened" in text
+    assert first_output_line(executed).startswith("scimkit reads account 6f1c2a9e-3b7d-4c52-9a1e-5c1a1c0de001 at "
+                                                  "http://127.0.0.1:")
 
 
 def test_compliance_report_notebook_fails_the_job_on_findings(tmp_path: Path) -> None:
@@ -48,6 +54,7 @@ def test_compliance_report_notebook_fails_the_job_on_findings(tmp_path: Path) ->
 def test_group_permission_matrix_notebook(tmp_path: Path) -> None:
     executed = run("group_permission_matrix.ipynb", tmp_path, level="schema", catalog="datalake")
     text = outputs(executed)
+    assert first_output_line(executed).startswith("scimkit reads account ") and "sample company" in text
     assert "datalake.finance" in text and "Analysts.NonProd" in text
     images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "the heatmap is drawn"
