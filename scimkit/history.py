@@ -1,8 +1,15 @@
 """Snapshot storage and diff, independent of how a snapshot is read.
 
-Layout (one for snapshots, findings and journals)::
+Layout (one for snapshots, findings and journals): hive-style partitions, so pandas, pyarrow,
+DuckDB and Spark read a table folder as it is (`pd.read_parquet("ROOT/users")`)::
 
-    ROOT/<table>/snapshot_time=2026-11-29T03-41-00Z/part-0.parquet
+    ROOT/<table>/snapshot_time=2026-11-29T03%3A41%3A00Z/part-0.parquet
+
+The folder holds the partition value, an ISO 8601 UTC time with ':' escaped as %3A (as Hive and
+Spark escape it; the name stays valid on Windows); readers decode it to `2026-11-29T03:41:00Z`.
+As in any hive layout, the partition column is not repeated inside the files. Folders of the
+earlier layout (`snapshot_time=2026-11-29T03-41-00Z`, the column also inside the file) are still
+read; `upgrade_layout(root)` rewrites them.
 
 `save_tables` / `load_tables` / `list_snapshot_times` take a folder (local Parquet through
 pyarrow, the default) or a backend: `ParquetBackend(root)`, `SparkBackend(spark, "main.scimkit")`
@@ -15,11 +22,13 @@ schema's dtypes; other tables (findings, journals) as stored.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote, unquote
 
 import numpy as np
 import pandas as pd
@@ -46,11 +55,17 @@ __all__ = [
     "list_snapshot_times",
     "load_tables",
     "partition_name",
+    "partition_value",
     "save_tables",
+    "upgrade_layout",
 ]
 
 PART_FILE = "part-0.parquet"
-_PARTITION = re.compile(r"^snapshot_time=(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(\.\d+)?Z$")
+PARTITION_COLUMN = "snapshot_time"
+# The partition folder, decoded: ISO 8601 UTC (2026-11-29T03:41:00Z), or the earlier layout's
+# 2026-11-29T03-41-00Z.
+_PARTITION = re.compile(r"^snapshot_time=(\d{4}-\d{2}-\d{2})T(\d{2})[:-](\d{2})[:-](\d{2})(\.\d+)?Z$")
+_COLUMN_ORDER = b"scimkit.columns"  # file metadata: the frame's column order, partition column included
 
 # -- dtypes --------------------------------------------------------------------------------------
 
@@ -94,7 +109,8 @@ def empty_table(table: str) -> pd.DataFrame:
 
 def _utc(value: Any) -> pd.Timestamp:
     if isinstance(value, str):
-        m = _PARTITION.match(value if value.startswith("snapshot_time=") else f"snapshot_time={value}")
+        text = unquote(value)
+        m = _PARTITION.match(text if text.startswith("snapshot_time=") else f"snapshot_time={text}")
         if m:
             value = f"{m.group(1)}T{m.group(2)}:{m.group(3)}:{m.group(4)}{m.group(5) or ''}Z"
     try:
@@ -110,15 +126,26 @@ def _utc(value: Any) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def partition_name(snapshot_time: Any) -> str:
-    """`snapshot_time=2026-11-29T03-41-00Z`: ISO 8601 in UTC with ':' replaced (Windows-safe);
-    fractional seconds only when present."""
+def partition_value(snapshot_time: Any) -> str:
+    """`2026-11-29T03:41:00Z`: the snapshot time as ISO 8601 in UTC, fractional seconds only when
+    present. This is the value every reader of the history sees in the `snapshot_time` column."""
     ts = _utc(snapshot_time)
-    text = ts.strftime("%Y-%m-%dT%H-%M-%S")
+    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
     frac = ts.microsecond * 1000 + ts.nanosecond
     if frac:
         text += ("." + f"{frac:09d}").rstrip("0")
-    return f"snapshot_time={text}Z"
+    return text + "Z"
+
+
+def partition_name(snapshot_time: Any) -> str:
+    """`snapshot_time=2026-11-29T03%3A41%3A00Z`: the hive partition folder of a snapshot time, the
+    value URI-escaped as Hive and Spark write it (':' is not allowed in Windows file names)."""
+    return f"{PARTITION_COLUMN}={quote(partition_value(snapshot_time), safe='')}"
+
+
+def _legacy_partition_name(snapshot_time: Any) -> str:
+    """The earlier layout's folder, `snapshot_time=2026-11-29T03-41-00Z`."""
+    return f"{PARTITION_COLUMN}={partition_value(snapshot_time).replace(':', '-')}"
 
 
 def _times_of(df: pd.DataFrame) -> pd.Timestamp | None:
@@ -174,8 +201,15 @@ def _arrow(table: str, df: pd.DataFrame, override: Mapping[str, pa.DataType] | N
     return pa.Table.from_pandas(df, schema=pa.schema(fields), preserve_index=False)
 
 
+def _partition_time(folder: str) -> pd.Timestamp | None:
+    """The snapshot time a partition folder names (either layout), None for anything else."""
+    return _utc(folder) if _PARTITION.match(unquote(folder)) else None
+
+
 class ParquetBackend:
-    """Local (or mounted) Parquet files, `ROOT/<table>/snapshot_time=.../part-0.parquet`."""
+    """Local (or mounted) Parquet files in hive partitions,
+    `ROOT/<table>/snapshot_time=<escaped ISO time>/part-0.parquet`, the partition column only in
+    the folder name. Reads the earlier layout too (see the module docstring)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -183,35 +217,69 @@ class ParquetBackend:
     def path(self, table: str, snapshot_time: pd.Timestamp) -> Path:
         return self.root / table / partition_name(snapshot_time) / PART_FILE
 
+    def _existing(self, table: str, snapshot_time: pd.Timestamp) -> Path | None:
+        for name in (partition_name(snapshot_time), _legacy_partition_name(snapshot_time)):
+            target = self.root / table / name / PART_FILE
+            if target.exists():
+                return target
+        return None
+
     def write(self, table: str, df: pd.DataFrame, snapshot_time: pd.Timestamp) -> None:
         target = self.path(table, snapshot_time)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        pq.write_table(_arrow(table, df), tmp)
-        os.replace(tmp, target)  # a reader never sees half a file
+        arrow = _arrow(table, df.drop(columns=[PARTITION_COLUMN], errors="ignore"))
+        order = json.dumps([str(c) for c in df.columns]).encode("utf-8")
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), _COLUMN_ORDER: order})
+        # Dot-prefixed while written: pyarrow, Spark and DuckDB skip hidden files, and the rename
+        # means a reader never sees half a file.
+        tmp = target.with_name("." + target.name + ".tmp")
+        pq.write_table(arrow, tmp)
+        os.replace(tmp, target)
+        legacy = self.root / table / _legacy_partition_name(snapshot_time)
+        if legacy.is_dir() and legacy != target.parent:  # the same snapshot saved again: one copy
+            for leftover in legacy.iterdir():
+                leftover.unlink()
+            legacy.rmdir()
 
     def read(self, table: str, snapshot_time: pd.Timestamp) -> pd.DataFrame | None:
-        target = self.path(table, snapshot_time)
-        if not target.exists():
+        target = self._existing(table, snapshot_time)
+        if target is None:
             return None
-        return pd.read_parquet(target, engine="pyarrow")
+        arrow = pq.read_table(target)
+        order = (arrow.schema.metadata or {}).get(_COLUMN_ORDER)
+        df = arrow.to_pandas()
+        # The folder is the truth for the partition column (the earlier layout also kept it inside).
+        stamp = pd.Series([snapshot_time] * len(df), index=df.index, dtype="datetime64[ns, UTC]")
+        df[PARTITION_COLUMN] = stamp
+        columns = json.loads(order) if order else [PARTITION_COLUMN, *df.columns.drop(PARTITION_COLUMN)]
+        return df[[c for c in columns if c in df.columns] + [c for c in df.columns if c not in columns]]
 
     def tables(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(
-            p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob(f"snapshot_time=*/{PART_FILE}"))
-        )
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.snapshot_times(p.name))
 
     def snapshot_times(self, table: str) -> list[pd.Timestamp]:
         folder = self.root / table
         if not folder.is_dir():
             return []
-        return sorted(
-            _utc(p.parent.name)
-            for p in folder.glob(f"snapshot_time=*/{PART_FILE}")
-            if _PARTITION.match(p.parent.name)
-        )
+        found = {_partition_time(p.parent.name) for p in folder.glob(f"{PARTITION_COLUMN}=*/{PART_FILE}")}
+        return sorted(t for t in found if t is not None)
+
+
+def upgrade_layout(root: str | os.PathLike[str]) -> int:
+    """Rewrite every partition of the earlier layout under `root` (`snapshot_time=...T03-41-00Z`,
+    the column inside the files) into the hive layout other tools read. Returns the number of
+    partitions rewritten; running it again rewrites none."""
+    backend = ParquetBackend(root)
+    moved = 0
+    for table in backend.tables():
+        for ts in backend.snapshot_times(table):
+            legacy = backend.root / table / _legacy_partition_name(ts) / PART_FILE
+            if legacy.exists() and not backend.path(table, ts).exists():
+                backend.write(table, backend.read(table, ts), ts)
+                moved += 1
+    return moved
 
 
 _SPARK_TYPES = {"string": "STRING", "bool": "BOOLEAN", "int64": "BIGINT", "datetime64[ns, UTC]": "TIMESTAMP"}
@@ -298,7 +366,7 @@ class DeltaLakeBackend:
 
     @staticmethod
     def _key(ts: pd.Timestamp) -> str:
-        return partition_name(ts).split("=", 1)[1]
+        return _legacy_partition_name(ts).split("=", 1)[1]
 
     def _table(self, table: str) -> Any:
         from deltalake import DeltaTable

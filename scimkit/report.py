@@ -1,38 +1,92 @@
-"""A self-contained HTML compliance report: opens with no network (CSS inline, charts as embedded
-PNGs from matplotlib). Summary by severity and rule, the trend against earlier snapshots, the
-riskiest principals, the group x catalog heatmap, and every finding with its fix.
+"""The compliance report: a self-contained HTML page (CSS inline, charts as embedded PNGs from
+matplotlib, no network) rendered from the jinja2 template `scimkit/templates/report.html.j2`, and
+`remediation.sql` beside it (every SQL fix, for review; `scimkit.parse_script` accepts it).
+
+The page says first whether the account was read completely and, if not, in words what was not
+read; then the summary, the comparison with the previous snapshot (new and no-longer-found
+findings), the trend, the riskiest principals, the group x catalog heatmap, and the findings
+grouped by rule (sortable; informational rows apart), SQL separate from advice. Principals appear
+by name with their id beside them.
+
+`run_report` is the job: snapshot -> findings -> history (complete readings only) -> report.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from . import remediation
+from .errors import InvalidInput
+
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 SEVERITY_WEIGHT = {"critical": 10, "high": 5, "medium": 2, "low": 1, "info": 0}
 SEVERITY_COLOUR = {"critical": "#7f1d1d", "high": "#c2410c", "medium": "#ca8a04", "low": "#2563eb", "info": "#6b7280"}
+TEMPLATE = "report.html.j2"
+REMEDIATION_FILE = "remediation.sql"
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 
-CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#111;max-width:1400px}
-h1{margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.meta{color:#555;margin-bottom:16px}.cards{display:flex;gap:12px;flex-wrap:wrap}
-.card{border-radius:8px;padding:12px 18px;color:#fff;min-width:110px}
-.card .n{font-size:28px;font-weight:700}.card .l{font-size:13px;text-transform:uppercase;letter-spacing:.05em}
-table{border-collapse:collapse;font-size:13px;width:100%}th,td{border:1px solid #ddd;padding:4px 6px;
-text-align:left;vertical-align:top;overflow-wrap:break-word}th{background:#f3f4f6;position:sticky;top:0}
-td.sev{font-weight:600;color:#fff}code{font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
-table.findings{table-layout:fixed}table.findings th:nth-child(1){width:64px}table.findings th:nth-child(2){width:170px}
-table.findings th:nth-child(3){width:190px}table.findings th:nth-child(4){width:110px}
-table.findings th:nth-child(5){width:90px}table.findings th:nth-child(6){width:190px}
-.warn{background:#fef3c7;border:1px solid #f59e0b;padding:8px 12px;border-radius:6px}
-img{max-width:100%}.two{display:grid;grid-template-columns:1fr 1fr;gap:24px}
-"""
 
+# -- names ---------------------------------------------------------------------------------------------
+
+def principal_names(*snapshots: Any) -> dict[tuple[str, str], str]:
+    """(principal_type, natural key) -> display name, for users and service principals of the given
+    snapshots (later ones win). Service principals are keyed by application id, as grants name them."""
+    names: dict[tuple[str, str], str] = {}
+    for snap in snapshots:
+        if snap is None:
+            continue
+        for table, kind, key in (("users", "USER", "user_name"),
+                                 ("service_principals", "SERVICE_PRINCIPAL", "application_id")):
+            frame = getattr(snap, table, None)
+            if frame is None or frame.empty:
+                continue
+            for natural, display in zip(frame[key], frame["display_name"], strict=True):
+                if display:
+                    names[(kind, str(natural))] = str(display)
+    return names
+
+
+def _label(principal: Any, principal_type: Any, names: Mapping[tuple[str, str], str]) -> tuple[str, str]:
+    """(name to show, id to show beside it) for one principal."""
+    if principal is None or (isinstance(principal, float) and pd.isna(principal)) or principal == "":
+        return "", ""
+    key = str(principal)
+    kind = str(principal_type or "")
+    if kind == "UNKNOWN":
+        return key, "not a principal of the account"
+    display = names.get((kind, key))
+    if display is None and kind in ("", "None"):
+        display = names.get(("SERVICE_PRINCIPAL", key)) or names.get(("USER", key))
+    return (display, key) if display and display != key else (key, "")
+
+
+def _named_text(text: Any, names: Mapping[tuple[str, str], str]) -> str:
+    """`text` with each service principal's application id shown as `name (id)`, unless the text
+    already gives the name beside it."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    text = str(text)
+
+    def name(match: re.Match[str]) -> str:
+        app_id = match.group(0)
+        display = names.get(("SERVICE_PRINCIPAL", app_id))
+        before, after = text[: match.start()], text[match.end():]
+        if not display or before.endswith(("(", "`")) or after.startswith((")", "`")):
+            return app_id
+        return f"{display} ({app_id})"
+
+    return _UUID.sub(name, text)
+
+
+# -- charts --------------------------------------------------------------------------------------------
 
 def _png(figure: Any) -> str:
     import matplotlib.pyplot as plt
@@ -49,14 +103,19 @@ def _severity_counts(findings: pd.DataFrame) -> dict[str, int]:
 
 
 def riskiest_principals(findings: pd.DataFrame, top: int = 15) -> pd.DataFrame:
-    """Principals ranked by the weighted severity of their findings."""
+    """Principals ranked by the weighted severity of their findings (informational ones weigh 0)."""
+    columns = ["principal", "principal_type", "score", "findings", "rules"]
     if findings.empty:
-        return pd.DataFrame(columns=["principal", "principal_type", "score", "findings", "rules"])
+        return pd.DataFrame(columns=columns)
     scored = findings[findings["principal"].notna() & (findings["principal"] != "")].copy()
-    scored["score"] = scored["severity"].map(SEVERITY_WEIGHT).fillna(0)
+    scored["score"] = scored["severity"].map(SEVERITY_WEIGHT).fillna(0).astype(int)
+    scored = scored[scored["score"] > 0]
+    if scored.empty:
+        return pd.DataFrame(columns=columns)
     grouped = scored.groupby(["principal", "principal_type"], dropna=False).agg(
         score=("score", "sum"), findings=("rule", "size"), rules=("rule", lambda r: ", ".join(sorted(set(r)))))
-    return grouped.reset_index().sort_values(["score", "findings", "principal"], ascending=[False, False, True]).head(top)
+    return grouped.reset_index().sort_values(["score", "findings", "principal"],
+                                             ascending=[False, False, True]).head(top)
 
 
 def _chart_by_rule(findings: pd.DataFrame) -> str | None:
@@ -67,95 +126,179 @@ def _chart_by_rule(findings: pd.DataFrame) -> str | None:
     counts = findings.groupby(["rule", "severity"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=[s for s in SEVERITIES if s in counts.columns])
     counts = counts.loc[counts.sum(axis=1).sort_values().index]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(counts) + 1.2))
+    fig, ax = plt.subplots(figsize=(7, 0.34 * len(counts) + 1.3))
     left = pd.Series(0, index=counts.index)
     for severity in counts.columns:
         ax.barh(counts.index, counts[severity], left=left, color=SEVERITY_COLOUR[severity], label=severity)
         left = left + counts[severity]
+    for y, total in enumerate(left):
+        ax.text(total + 0.15, y, str(int(total)), va="center", fontsize=8)
     ax.set_xlabel("findings")
     ax.set_title("Findings by rule")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False, title="severity")
     return _png(fig)
 
 
-def _chart_trend(trend: pd.DataFrame) -> str | None:
+def _chart_trend(trend: pd.DataFrame | None) -> str | None:
+    """Finding counts per severity over time: one line per severity, the legend outside the plot,
+    each point labelled with its count."""
     if trend is None or trend.empty or trend["snapshot_time"].nunique() < 2:
         return None
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    pivot = trend.pivot_table(index="snapshot_time", columns="severity", values="count", aggfunc="sum", fill_value=0)
-    fig, ax = plt.subplots(figsize=(7, 3))
+    pivot = trend.pivot_table(index="snapshot_time", columns="severity", values="count", aggfunc="sum",
+                              fill_value=0).sort_index()
+    pivot.index = pd.DatetimeIndex(pivot.index).tz_convert("UTC").tz_localize(None)
+    fig, ax = plt.subplots(figsize=(9, 3.4))
     for severity in [s for s in SEVERITIES if s in pivot.columns]:
-        ax.plot(pivot.index, pivot[severity], marker="o", color=SEVERITY_COLOUR[severity], label=severity)
+        series = pivot[severity]
+        ax.plot(series.index, series.to_numpy(), marker="o", linewidth=2, color=SEVERITY_COLOUR[severity],
+                label=severity)
+        for x, y in zip(series.index, series.to_numpy(), strict=True):
+            ax.annotate(str(int(y)), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8,
+                        color=SEVERITY_COLOUR[severity])
     ax.set_ylabel("findings")
-    ax.set_title("Findings over time")
-    ax.legend(fontsize=8)
+    ax.set_ylim(bottom=0, top=max(1, int(pivot.to_numpy().max())) * 1.2)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    span = pivot.index.max() - pivot.index.min()
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d" if span >= pd.Timedelta(days=2)
+                                                      else "%Y-%m-%d %H:%M"))
+    ax.set_xticks(list(pivot.index) if len(pivot) <= 12 else ax.get_xticks())
+    pad = max(span * 0.06, pd.Timedelta(minutes=30))
+    ax.set_xlim(pivot.index.min() - pad, pivot.index.max() + pad)
+    ax.grid(axis="y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Findings per severity at each snapshot (UTC)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False, title="severity")
     fig.autofmt_xdate()
     return _png(fig)
 
 
-def _table(frame: pd.DataFrame, columns: list[str], severity_column: str | None = None,
-           css_class: str = "") -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+# -- what was not read -----------------------------------------------------------------------------------
+
+def _short_error(error: Any) -> str:
+    text = " ".join(str(error or "").split())
+    return text.split(" Config: ", 1)[0].rstrip(".") or "no detail"
+
+
+def describe_gaps(completeness: pd.DataFrame | None) -> list[str]:
+    """One sentence per failed read of the `completeness` table, e.g. "The list of groups could not
+    be read (a.groups.list): Unauthenticated SCIM_401: Invalid access token"."""
+    if completeness is None or completeness.empty:
+        return []
+    lines = []
+    for row in completeness.to_dict("records"):
+        kind = str(row.get("object_type") or "object").replace("_", " ")
+        name = str(row.get("object_name") or "")
+        what = f"The list of {kind}" if name in ("", "*") else f"The {kind} {name}"
+        lines.append(f"{what} could not be read ({row.get('operation')}): {_short_error(row.get('error'))}.")
+    return lines
+
+
+def _incomplete_summary(completeness: pd.DataFrame) -> str:
+    n = len(completeness)
+    kinds = sorted({str(k).replace("_", " ") for k in completeness["object_type"]})
+    return f"{n} read{'s' if n != 1 else ''} failed ({', '.join(kinds)})."
+
+
+# -- the page --------------------------------------------------------------------------------------------
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("scimkit", "templates"),
+                              autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+def _rows(findings: pd.DataFrame, names: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
     rows = []
-    for record in frame[columns].itertuples(index=False):
-        cells = []
-        for name, value in zip(columns, record, strict=True):
-            text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-            if name == severity_column:
-                colour = SEVERITY_COLOUR.get(text, "#444")
-                cells.append(f'<td class="sev" style="background:{colour}">{html.escape(text)}</td>')
-            elif name == "remediation":
-                cells.append(f"<td><code>{html.escape(text)}</code></td>")
-            else:
-                cells.append(f"<td>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    opening = f'<table class="{css_class}">' if css_class else "<table>"
-    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    for f in findings.to_dict("records"):
+        remedy = remediation.split(f.get("remediation"))
+        shown, ident = _label(f.get("principal"), f.get("principal_type"), names)
+        securable = " ".join(str(f[c]) for c in ("securable_type", "securable") if f.get(c))
+        rows.append({
+            "finding_id": f.get("finding_id") or "", "rule": f["rule"], "title": f.get("title") or f["rule"],
+            "severity": f["severity"], "rank": SEVERITY_RANK.get(f["severity"], 9),
+            "colour": SEVERITY_COLOUR.get(f["severity"], "#444"),
+            "principal_name": shown, "principal_id": ident, "principal_type": f.get("principal_type") or "",
+            "securable_label": securable, "detail": _named_text(f.get("detail"), names),
+            "advice": _named_text(remedy.advice, names), "condition": remedy.condition, "sql": list(remedy.sql),
+        })
+    return rows
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_rule.setdefault(row["rule"], []).append(row)
+    groups = [{"rule": rule, "title": items[0]["title"], "severity": items[0]["severity"], "rank": items[0]["rank"],
+               "colour": items[0]["colour"], "count": len(items), "rows": items} for rule, items in by_rule.items()]
+    return sorted(groups, key=lambda g: (g["rank"], -g["count"], g["rule"]))
+
+
+def headline(*, account_id: str, snapshot_time: Any, findings: pd.DataFrame,
+             completeness: pd.DataFrame | None) -> str:
+    """The report's first line (also the first line of report.html, as a comment)."""
+    counts = _severity_counts(findings)
+    told = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "no findings"
+    line = f"scimkit compliance report, account {account_id}, snapshot {pd.Timestamp(snapshot_time).isoformat()}: {told}"
+    if completeness is not None and len(completeness):
+        return f"INCOMPLETE: {_incomplete_summary(completeness)} {line} (only what was read)"
+    return line
 
 
 def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Timestamp,
                 heatmap_png: str | None = None, trend: pd.DataFrame | None = None,
-                completeness: pd.DataFrame | None = None, title: str = "scimkit compliance report") -> str:
+                completeness: pd.DataFrame | None = None, title: str = "scimkit compliance report",
+                names: Mapping[tuple[str, str], str] | None = None, comparison: Mapping[str, Any] | None = None,
+                withheld: Sequence[str] = (), statement_count: int | None = None) -> str:
+    """The HTML page. `comparison`: {"time", "source", "new", "resolved", "unchanged"} with `new` and
+    `resolved` findings frames, or None when there was no earlier snapshot. `withheld`: sentences
+    naming the conclusions not drawn because of what was not read (shown under "what was not read")."""
+    from . import __version__
+
+    names = names or {}
+    complete = completeness is None or completeness.empty
+    rows = _rows(findings, names)
+    groups = _groups(rows)
     counts = _severity_counts(findings)
-    cards = "".join(f'<div class="card" style="background:{SEVERITY_COLOUR[s]}"><div class="n">{counts[s]}</div>'
-                    f'<div class="l">{s}</div></div>' for s in SEVERITIES)
-    by_rule = (findings.groupby(["rule", "severity", "title"]).size().reset_index(name="findings")
-               if len(findings) else pd.DataFrame(columns=["rule", "severity", "title", "findings"]))
-    by_rule["order"] = by_rule["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
-    by_rule = by_rule.sort_values(["order", "findings"], ascending=[True, False])
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>",
-             f"<div class='meta'>Account <b>{html.escape(account_id)}</b> &middot; snapshot "
-             f"{html.escape(pd.Timestamp(snapshot_time).isoformat())} &middot; {len(findings)} findings</div>"]
-    if completeness is not None and len(completeness):
-        parts.append(f"<p class='warn'>This snapshot is incomplete: {len(completeness)} reads failed after "
-                     "retries (see the completeness table at the end). Findings may be missing.</p>")
-    parts += ["<h2>Summary</h2>", f"<div class='cards'>{cards}</div>", "<div class='two'><div>",
-              _table(by_rule, ["rule", "severity", "title", "findings"], "severity"), "</div><div>"]
-    rule_chart = _chart_by_rule(findings)
-    if rule_chart:
-        parts.append(f"<img alt='findings by rule' src='{rule_chart}'>")
-    parts.append("</div></div>")
-    trend_chart = _chart_trend(trend) if trend is not None else None
-    parts.append("<h2>Trend</h2>")
-    parts.append(f"<img alt='trend' src='{trend_chart}'>" if trend_chart else
-                 "<p>Only one snapshot so far: the trend appears from the second run on.</p>")
-    parts += ["<h2>Riskiest principals</h2>",
-              _table(riskiest_principals(findings), ["principal", "principal_type", "score", "findings", "rules"])]
-    if heatmap_png:
-        parts += ["<h2>Group permissions by catalog (effective)</h2>", f"<img alt='heatmap' src='{heatmap_png}'>"]
-    ordered = findings.assign(_o=findings["severity"].map({s: i for i, s in enumerate(SEVERITIES)})).sort_values(
-        ["_o", "rule", "principal", "securable"], na_position="last") if len(findings) else findings
-    parts += ["<h2>Findings</h2>", _table(ordered, ["severity", "rule", "principal", "principal_type",
-                                                    "securable_type", "securable", "detail", "remediation"],
-                                          "severity", css_class="findings")]
-    if completeness is not None and len(completeness):
-        parts += ["<h2>Completeness</h2>", _table(completeness, ["object_type", "object_name", "operation", "error"])]
-    parts.append("<p class='meta'>Generated by scimkit. Remediations are suggestions: review before running.</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    riskiest = []
+    for p in riskiest_principals(findings).to_dict("records"):
+        shown, ident = _label(p["principal"], p["principal_type"], names)
+        riskiest.append({**p, "principal_name": shown, "principal_id": ident})
+    compared = None
+    if comparison is not None:
+        compared = {"time": pd.Timestamp(comparison["time"]).isoformat(), "source": comparison["source"],
+                    "new": _rows(comparison["new"], names), "resolved": _rows(comparison["resolved"], names),
+                    "unchanged": int(comparison["unchanged"])}
+    if statement_count is None:
+        statement_count = sum(len(r["sql"]) for r in rows)
+    trend_chart = _chart_trend(trend)
+    points = 0 if trend is None or trend.empty else trend["snapshot_time"].nunique()
+    trend_note = "" if trend_chart else (
+        "One snapshot so far: the trend appears once a second complete snapshot is stored or compared with."
+        if points <= 1 else "")
+    if not complete:
+        trend_note = (trend_note + " This reading is incomplete and is not a point of the trend.").strip()
+    context = {
+        "title": title, "account_id": account_id, "snapshot_time": pd.Timestamp(snapshot_time).isoformat(),
+        "headline": headline(account_id=account_id, snapshot_time=snapshot_time, findings=findings,
+                             completeness=completeness).replace("--", "- -"),
+        "complete": complete, "incomplete_summary": "" if complete else _incomplete_summary(completeness),
+        "not_read": describe_gaps(completeness), "withheld": list(withheld),
+        "total": len(findings), "info_total": counts["info"], "actionable_total": len(findings) - counts["info"],
+        "counts": [{"severity": s, "count": counts[s], "colour": SEVERITY_COLOUR[s]} for s in SEVERITIES],
+        "all_groups": groups, "groups": [g for g in groups if g["severity"] != "info"],
+        "info_groups": [g for g in groups if g["severity"] == "info"],
+        "by_rule_chart": _chart_by_rule(findings), "trend_chart": trend_chart, "trend_note": trend_note,
+        "comparison": compared, "riskiest": riskiest, "heatmap": heatmap_png,
+        "completeness": [] if complete else completeness.to_dict("records"),
+        "remediation_file": REMEDIATION_FILE, "statement_count": statement_count, "version": __version__,
+    }
+    return _environment().get_template(TEMPLATE).render(**context)
 
 
 def write_report(path: str | Path, **kwargs: Any) -> Path:
@@ -165,17 +308,46 @@ def write_report(path: str | Path, **kwargs: Any) -> Path:
     return path
 
 
+def remediation_script(findings: pd.DataFrame, *, account_id: str, snapshot_time: Any,
+                       completeness: pd.DataFrame | None = None,
+                       names: Mapping[tuple[str, str], str] | None = None) -> str:
+    """`remediation.sql`: the findings' SQL, most severe first, each statement under comments that
+    name its finding (principals by name and id) and its advice. Nothing in it has been run."""
+    names = names or {}
+    header = [f"scimkit remediation script: account {account_id}, snapshot {pd.Timestamp(snapshot_time).isoformat()}.",
+              "Nothing here has been run. Review each statement; to see what it would change:",
+              "scimkit.apply_script(account, open('remediation.sql').read(), dry_run=True)"]
+    if completeness is not None and len(completeness):
+        header = [f"INCOMPLETE snapshot: {_incomplete_summary(completeness)} Fixes cover only what was read.",
+                  *header]
+
+    def label(row: Mapping[str, Any]) -> str:
+        shown, ident = _label(row.get("principal"), row.get("principal_type"), names)
+        who = f"{shown} ({ident})" if ident and ident != "not a principal of the account" else shown
+        where = " ".join(str(row[c]) for c in ("securable_type", "securable") if row.get(c))
+        return f"{who}{' on ' + where if where else ''}".strip() or "(account)"
+
+    named = findings.assign(detail=[_named_text(t, names) for t in findings["detail"]],
+                            remediation=[_named_text(t, names) for t in findings["remediation"]])
+    return remediation.script(named, header=header, label=label)
+
+
 # -- the job: snapshot -> findings -> stored history -> HTML ---------------------------------------
 
-def findings_trend(root: str | Path) -> pd.DataFrame:
-    """Finding counts per snapshot time and severity, from findings stored under `root`."""
+def findings_trend(root: str | Path, extra: Iterable[tuple[Any, pd.DataFrame]] = ()) -> pd.DataFrame:
+    """Finding counts per snapshot time and severity, from findings stored under `root` and the
+    `(snapshot_time, findings)` pairs in `extra` (a stored time wins over an extra one)."""
     from . import history
 
-    rows = []
-    for stamp in history.list_snapshot_times(root, table="findings"):
-        stored = history.load_tables(root, stamp, tables=["findings"])["findings"]
-        for severity, count in stored["severity"].value_counts().items():
-            rows.append({"snapshot_time": stamp, "severity": severity, "count": int(count)})
+    per_time: dict[pd.Timestamp, pd.Series] = {}
+    if Path(root).exists():
+        for stamp in history.list_snapshot_times(root, table="findings"):
+            stored = history.load_tables(root, stamp, tables=["findings"])["findings"]
+            per_time[stamp] = stored["severity"].value_counts()
+    for stamp, frame in extra:
+        per_time.setdefault(pd.Timestamp(stamp), frame["severity"].value_counts())
+    rows = [{"snapshot_time": stamp, "severity": severity, "count": int(count)}
+            for stamp, counts in sorted(per_time.items()) for severity, count in counts.items()]
     return pd.DataFrame(rows, columns=["snapshot_time", "severity", "count"])
 
 
@@ -189,30 +361,124 @@ def heatmap_png(snapshot: Any, level: str = "catalog") -> str | None:
     return _png(plot_matrix(matrix, title=f"Effective group privileges per {level}"))
 
 
-def run_report(account: Any, out: str | Path, *, config: Any = None, previous: str | Path | None = None,
-               progress: bool = True) -> dict[str, Any]:
-    """Snapshot the account, evaluate the rules, store snapshot and findings under `out/history`,
-    and write `out/report.html`. The previous snapshot is the latest one already in `out/history`,
-    else the one stored under `previous` (a snapshot root)."""
+def _is_usable(root: Path, stamp: pd.Timestamp) -> bool:
+    """A stored snapshot can be compared with: every table present, nothing in `completeness`, and
+    some rows (a failed reading of the earlier layout was stored empty)."""
+    from . import history
+    from .schema import TABLES
+
+    if any(stamp not in history.list_snapshot_times(root, name) for name in TABLES):
+        return False
+    checked = ["completeness", "users", "service_principals", "groups", "workspaces"]
+    tables = history.load_tables(root, stamp, tables=checked)
+    return not len(tables["completeness"]) and any(len(tables[name]) for name in checked[1:])
+
+
+def latest_complete_snapshot(root: str | Path, before: Any = None) -> Any:
+    """The newest complete snapshot stored under `root` (older than `before` when given), or None."""
+    from . import history
+    from .snapshot import Snapshot
+
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    times = history.list_snapshot_times(root)
+    if before is not None:
+        times = [t for t in times if t < pd.Timestamp(before)]
+    for stamp in reversed(times):
+        if _is_usable(root, stamp):
+            return Snapshot.load(root, stamp)
+    return None
+
+
+def _previous_findings(root: Path, before: Any, config: Any) -> pd.DataFrame:
+    """The findings of the earlier snapshot: as stored beside it, else evaluated now."""
     from . import compliance, history
-    from .snapshot import Snapshot, snapshot
+
+    if before.snapshot_time in history.list_snapshot_times(root, table="findings"):
+        return history.load_tables(root, before.snapshot_time, tables=["findings"])["findings"]
+    return compliance.evaluate(before, config=config)
+
+
+def _statement_count(script: str) -> int:
+    from .errors import ScimkitError
+    from .sql_script import parse_script
+
+    try:
+        return len(parse_script(script))
+    except ScimkitError:  # a script of comments only
+        return 0
+
+
+def compare_findings(current: pd.DataFrame, earlier: pd.DataFrame) -> dict[str, Any]:
+    """New (not in `earlier`) and no-longer-found (not in `current`) findings, by finding_id."""
+    now, then = set(current["finding_id"]), set(earlier["finding_id"])
+    return {"new": current[~current["finding_id"].isin(then)].reset_index(drop=True),
+            "resolved": earlier[~earlier["finding_id"].isin(now)].reset_index(drop=True),
+            "unchanged": len(now & then)}
+
+
+def run_report(account: Any, out: str | Path, *, config: Any = None, previous: str | Path | None = None,
+               progress: bool = True, withheld: Sequence[str] = ()) -> dict[str, Any]:
+    """Snapshot the account, evaluate the rules, and write `out/report.html`, `out/remediation.sql`
+    and `out/findings.csv`.
+
+    A complete reading is stored with its findings under `out/history` (hive partitions any tool
+    reads); an incomplete one under `out/incomplete` (same layout), never in the history and never
+    compared with. The previous snapshot is the newest complete one in `out/history`, else the
+    newest complete one under `previous` (a snapshot root; InvalidInput when it holds none).
+
+    Returns snapshot, findings, report, remediation, history, stored (where this reading went),
+    complete, not_read (sentences), headline (the report's first line), previous (its time or None)
+    and comparison (new / resolved findings and the unchanged count, or None)."""
+    from . import compliance
+    from .snapshot import snapshot
 
     out = Path(out)
     history_root = out / "history"
+    given = None
+    if previous is not None:
+        given = Path(previous)
+        if not given.is_dir():
+            raise InvalidInput(f"--previous {given} is not a folder.", field="previous", value=str(given),
+                               fix="give the root of a saved snapshot (ROOT/<table>/snapshot_time=...)")
     snap = snapshot(account, progress=progress)
-    earlier = [t for t in history.list_snapshot_times(history_root)
-               if t < snap.snapshot_time] if history_root.exists() else []
-    before = None
-    if earlier:
-        before = Snapshot.load(history_root, earlier[-1])
-    elif previous is not None and Path(previous).exists():
-        before = Snapshot.load(previous)
+    before, source_root = latest_complete_snapshot(history_root, snap.snapshot_time), history_root
+    if before is None and given is not None:
+        before, source_root = latest_complete_snapshot(given, snap.snapshot_time), given
+        if before is None:
+            raise InvalidInput(f"--previous {given} holds no complete snapshot older than this one.",
+                               field="previous", value=str(given),
+                               fix="give the root of a snapshot saved by scimkit (Snapshot.save or `scimkit "
+                               "snapshot --out`) whose completeness table is empty")
     findings = compliance.evaluate(snap, config=config, previous=before)
-    snap.save(history_root)
-    compliance.save_findings(findings, history_root, snap.snapshot_time)
+    stored = history_root if snap.is_complete else out / "incomplete"
+    snap.save(stored)
+    compliance.save_findings(findings, stored, snap.snapshot_time)
+
+    comparison = None
+    extra: list[tuple[Any, pd.DataFrame]] = []
+    if before is not None:
+        earlier = _previous_findings(source_root, before, config)
+        comparison = {"time": before.snapshot_time,
+                      "source": "this folder's history" if source_root == history_root else f"--previous {given}",
+                      **compare_findings(findings, earlier)}
+        extra.append((before.snapshot_time, earlier))
+    names = principal_names(before, snap)
+    sql = remediation_script(findings, account_id=snap.account_id, snapshot_time=snap.snapshot_time,
+                             completeness=snap.completeness, names=names)
+    out.mkdir(parents=True, exist_ok=True)
+    sql_path = out / REMEDIATION_FILE
+    sql_path.write_text(sql, encoding="utf-8")
     path = write_report(out / "report.html", findings=findings, account_id=snap.account_id,
                         snapshot_time=snap.snapshot_time, heatmap_png=heatmap_png(snap),
-                        trend=findings_trend(history_root), completeness=snap.completeness)
+                        trend=findings_trend(history_root, extra), completeness=snap.completeness,
+                        names=names, comparison=comparison, withheld=withheld,
+                        statement_count=_statement_count(sql))
     findings.to_csv(out / "findings.csv", index=False)
-    return {"snapshot": snap, "findings": findings, "report": path, "history": history_root,
-            "previous": before.snapshot_time if before is not None else None}
+    return {"snapshot": snap, "findings": findings, "report": path, "remediation": sql_path,
+            "history": history_root, "stored": stored, "complete": snap.is_complete,
+            "not_read": describe_gaps(snap.completeness),
+            "headline": headline(account_id=snap.account_id, snapshot_time=snap.snapshot_time, findings=findings,
+                                 completeness=snap.completeness),
+            "previous": before.snapshot_time if before is not None else None, "comparison": comparison}

@@ -217,8 +217,16 @@ def render_markdown() -> str:
         "| --- | --- | --- |",
     ]
     lines += [f"| `{c.name}` | {c.dtype} | {c.description} |" for c in COMMON_COLUMNS]
-    lines += ["", "Storage: one layout, `ROOT/<table>/snapshot_time=<ISO time>/`, shared by snapshots, findings "
-              "and journals. Parquet locally; Delta tables through Spark on Databricks.", ""]
+    lines += ["", "Storage: one layout, shared by snapshots, findings and journals: hive-style partitions "
+              "`ROOT/<table>/snapshot_time=<ISO time>/part-0.parquet`, e.g. "
+              "`ROOT/users/snapshot_time=2026-11-29T03%3A41%3A00Z/` (':' escaped as `%3A`, as Hive and Spark "
+              "write it). The partition column is in the folder name, not in the files, so pandas "
+              "(`pd.read_parquet(\"ROOT/users\")`), pyarrow.dataset, DuckDB and Spark read a table folder as it "
+              "is and see `snapshot_time` as the text `2026-11-29T03:41:00Z`; `scimkit.history.load_tables` "
+              "gives it back as a UTC timestamp. Parquet locally; Delta tables through Spark on Databricks.", "",
+              "A report run stores a snapshot under `OUT/history/` only when it was read completely; an "
+              "incomplete reading (rows in `completeness`) goes to `OUT/incomplete/` in the same layout and is "
+              "never compared with.", ""]
     for table in ALL_TABLES.values():
         lines += [f"## `{table.name}`", "", table.description, "",
                   f"Key: ({', '.join(f'`{k}`' for k in table.key)})", "",

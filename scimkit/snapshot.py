@@ -17,6 +17,7 @@ import pandas as pd
 from . import access, history
 from .catalog import CatalogRead, read_catalog
 from .connect import Account
+from .errors import InvalidInput
 from .identities import IdentityRead, read_identities
 from .schema import (
     ACCOUNT_USERS,
@@ -69,14 +70,25 @@ class Snapshot:
     @classmethod
     def load(cls, root: str | Path, snapshot_time: Any = "latest", backend: Any = None) -> Snapshot:
         tables = history.load_tables(root, snapshot_time, backend=backend)
-        return cls.from_tables(tables)
+        when = None if isinstance(snapshot_time, str) and snapshot_time.lower() == "latest" else snapshot_time
+        return cls.from_tables(tables, snapshot_time=when)
 
     @classmethod
-    def from_tables(cls, tables: dict[str, pd.DataFrame]) -> Snapshot:
-        users = tables["users"]
-        stamp = users["snapshot_time"].iloc[0] if len(users) else tables["workspaces"]["snapshot_time"].iloc[0]
-        account_id = users["account_id"].iloc[0] if len(users) else tables["workspaces"]["account_id"].iloc[0]
-        return cls(snapshot_time=pd.Timestamp(stamp), account_id=str(account_id),
+    def from_tables(cls, tables: dict[str, pd.DataFrame], snapshot_time: Any = None,
+                    account_id: str | None = None) -> Snapshot:
+        """A Snapshot from its tables. The time and account come from the first table with rows (a
+        failed reading may have rows only in `completeness`), else from the arguments."""
+        missing = [name for name in TABLES if name not in tables]
+        if missing:
+            raise InvalidInput(f"The snapshot lacks the table(s) {', '.join(missing)}.", field="tables",
+                               fix="save every table of scimkit.schema.TABLES (Snapshot.save does)")
+        filled = next((tables[name] for name in TABLES if len(tables[name])), None)
+        if filled is not None:
+            snapshot_time, account_id = filled["snapshot_time"].iloc[0], filled["account_id"].iloc[0]
+        if snapshot_time is None or account_id is None:
+            raise InvalidInput("The snapshot holds no rows, so its time and account are unknown.", field="tables",
+                               fix="pass snapshot_time= and account_id=")
+        return cls(snapshot_time=history._utc(snapshot_time), account_id=str(account_id),
                    **{name: tables[name] for name in TABLES})
 
 

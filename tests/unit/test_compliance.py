@@ -1047,7 +1047,7 @@ def test_custom_rule_must_return_a_frame_with_detail():
 def test_save_findings_in_the_snapshot_layout(tmp_path):
     findings = evaluate(_messy())
     root = compliance.save_findings(findings, tmp_path)
-    assert (root / "findings" / "snapshot_time=2026-11-29T03-00-00Z" / "part-0.parquet").is_file()
+    assert (root / "findings" / "snapshot_time=2026-11-29T03%3A00%3A00Z" / "part-0.parquet").is_file()
     loaded = history.load_tables(tmp_path, tables=["findings"])["findings"]
     assert loaded["finding_id"].tolist() == findings["finding_id"].tolist()
 

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from scimkit.access import effective_grants, transitive_memberships
@@ -21,7 +24,9 @@ from scimkit.history import (
     list_snapshot_times,
     load_tables,
     partition_name,
+    partition_value,
     save_tables,
+    upgrade_layout,
 )
 from scimkit.schema import TABLES, coerce
 from tests.unit.test_access_helpers import (
@@ -117,9 +122,63 @@ def test_empty_tables_round_trip_with_their_dtypes(tmp_path: Path) -> None:
 
 def test_layout_is_table_then_filesystem_safe_utc_partition(tmp_path: Path) -> None:
     save_tables({"users": users("a@x.com")}, tmp_path)
-    assert (tmp_path / "users" / "snapshot_time=2026-11-29T03-41-00Z" / "part-0.parquet").is_file()
-    assert partition_name(pd.Timestamp("2026-11-29T04:41:00+01:00")) == "snapshot_time=2026-11-29T03-41-00Z"
-    assert partition_name(LATER) == "snapshot_time=2026-12-06T03-41-00.25Z"
+    assert (tmp_path / "users" / "snapshot_time=2026-11-29T03%3A41%3A00Z" / "part-0.parquet").is_file()
+    assert partition_name(pd.Timestamp("2026-11-29T04:41:00+01:00")) == "snapshot_time=2026-11-29T03%3A41%3A00Z"
+    assert partition_name(LATER) == "snapshot_time=2026-12-06T03%3A41%3A00.25Z"
+    assert partition_value(LATER) == "2026-12-06T03:41:00.25Z"
+    assert not any(":" in p.name for p in tmp_path.rglob("*"))  # Windows-safe names
+    # The partition column lives in the folder name only, as in any hive layout.
+    assert "snapshot_time" not in pq.read_schema(next((tmp_path / "users").rglob("part-0.parquet"))).names
+
+
+def _two_snapshots(root: Path) -> None:
+    save_tables({"users": users("a@x.com"), "groups": groups("G")}, root)
+    save_tables({"users": users("a@x.com", "b@x.com").assign(snapshot_time=LATER)}, root)
+
+
+def test_plain_pandas_reads_a_table_folder_of_the_history(tmp_path: Path) -> None:
+    _two_snapshots(tmp_path)
+    df = pd.read_parquet(tmp_path / "users")  # no scimkit, no options
+    assert len(df) == 3
+    times = df["snapshot_time"].astype(str).map(pd.Timestamp)
+    assert sorted(times.value_counts().items()) == [(SNAPSHOT_TIME, 1), (LATER, 2)]
+    assert sorted(df.loc[times == LATER, "user_name"]) == ["a@x.com", "b@x.com"]
+    assert df["active"].dtype == bool
+
+
+def test_pyarrow_dataset_reads_the_history_with_hive_partitioning(tmp_path: Path) -> None:
+    _two_snapshots(tmp_path)
+    dataset = ds.dataset(tmp_path / "users", format="parquet", partitioning="hive")
+    assert dataset.schema.field("snapshot_time").type == pa.string()
+    latest = dataset.to_table(filter=ds.field("snapshot_time") == "2026-12-06T03:41:00.25Z")
+    assert sorted(latest.column("user_name").to_pylist()) == ["a@x.com", "b@x.com"]
+
+
+def test_duckdb_reads_the_history_with_hive_partitioning(tmp_path: Path) -> None:
+    import duckdb
+
+    _two_snapshots(tmp_path)
+    glob = str(tmp_path / "users" / "*" / "*.parquet")
+    rows = duckdb.sql(
+        f"SELECT CAST(snapshot_time AS TIMESTAMPTZ) AS t, count(*) AS n FROM read_parquet('{glob}', "
+        "hive_partitioning = true) GROUP BY t ORDER BY t"
+    ).fetchall()
+    assert [(pd.Timestamp(t).tz_convert("UTC"), n) for t, n in rows] == [(SNAPSHOT_TIME, 1), (LATER, 2)]
+
+
+def test_the_earlier_layout_is_still_read_and_can_be_upgraded(tmp_path: Path) -> None:
+    # The earlier layout: dashes in the folder's time, the column repeated inside the file.
+    old = tmp_path / "users" / "snapshot_time=2026-11-29T03-41-00Z"
+    old.mkdir(parents=True)
+    expected = conform(users("a@x.com"), "users")
+    expected.to_parquet(old / "part-0.parquet", index=False)
+    assert list_snapshot_times(tmp_path) == [SNAPSHOT_TIME]
+    pd.testing.assert_frame_equal(load_tables(tmp_path)["users"], expected)
+    assert upgrade_layout(tmp_path) == 1
+    assert upgrade_layout(tmp_path) == 0
+    assert not old.exists()
+    pd.testing.assert_frame_equal(load_tables(tmp_path)["users"], expected)
+    assert len(pd.read_parquet(tmp_path / "users")) == 1
 
 
 def test_snapshot_times_are_listed_and_any_can_be_loaded(tmp_path: Path) -> None:
