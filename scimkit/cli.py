@@ -221,7 +221,10 @@ def _report_command(args: argparse.Namespace) -> int:
         print("no findings" if snap.is_complete else "no findings in what was read (the read is incomplete)")
     print(f"report:   {result['report']}")
     print(f"findings: {Path(args.out) / 'findings.csv'}")
-    print(f"history:  {result['history']} (snapshot and findings tables)")
+    if result.get("remediation") is not None:
+        print(f"remediation: {result['remediation']}")
+    stored = result.get("stored", result["history"])
+    print(f"history:  {stored} (snapshot and findings tables{'' if snap.is_complete else '; incomplete: never compared with'})")
     over = args.fail_on != "never" and compliance.exceeds(findings, args.fail_on)
     if not snap.is_complete:
         print("\n".join(_incomplete_lines(snap.completeness)), file=sys.stderr)

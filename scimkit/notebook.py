@@ -3,10 +3,14 @@ Databricks notebook (where widgets override them), and a `show` that uses Databr
 when it exists.
 
     # parameters cell (papermill injects values after it)
-    use_emulator = True
+    use_emulator = "auto"   # auto: the sample account only where no Databricks runtime is present
     severity_threshold = "high"
 
     params = scimkit.notebook.parameters(use_emulator=use_emulator, severity_threshold=severity_threshold)
+    account = scimkit.notebook.connect(params["use_emulator"])   # prints which account it reads
+
+In a Databricks workspace a job that forgets the parameter reads the configured account, never the
+fictional sample company.
 """
 
 from __future__ import annotations
@@ -17,6 +21,35 @@ from typing import Any
 
 def in_databricks() -> bool:
     return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+
+
+def wants_emulator(use_emulator: Any = "auto") -> bool:
+    """`use_emulator` as a notebook parameter: True/False (or "true"/"false"/"1"/"0"), or "auto"
+    (also "" or None): the emulator only where no Databricks runtime is present."""
+    if isinstance(use_emulator, bool):
+        return use_emulator
+    text = "" if use_emulator is None else str(use_emulator).strip().lower()
+    if text in ("", "auto"):
+        return not in_databricks()
+    if text in ("true", "1", "yes", "y"):
+        return True
+    if text in ("false", "0", "no", "n"):
+        return False
+    from .errors import ConfigurationError
+
+    raise ConfigurationError(f"use_emulator={use_emulator!r} is not auto, true or false. Fix: set the "
+                             "use_emulator parameter (widget) to auto, true or false")
+
+
+def connect(use_emulator: Any = "auto", **kwargs: Any) -> Any:
+    """`scimkit.connect` for notebooks: the emulator as `wants_emulator` decides, and one printed line
+    saying which account is read, so every run's first line of output names it."""
+    from .connect import connect as connect_account
+
+    account = connect_account(emulator=wants_emulator(use_emulator), **kwargs)
+    sample = ": the emulator's sample company, not a real account" if account.source == "emulator" else ""
+    print(f"scimkit reads account {account.account_id} at {account.host} ({account.source}{sample})", flush=True)
+    return account
 
 
 def _dbutils() -> Any:

@@ -40,6 +40,10 @@ def outputs(notebook) -> str:  # noqa: ANN001
     return "\n".join(text)
 
 
+def first_output_line(notebook) -> str:  # noqa: ANN001
+    return outputs(notebook).strip().splitlines()[0]
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_stored_without_outputs(path: Path) -> None:
     notebook = nbformat.read(str(path), as_version=4)
@@ -50,7 +54,10 @@ def test_notebooks_are_stored_without_outputs(path: Path) -> None:
 
 def test_compliance_report_notebook_records_findings_and_builds_a_trend(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = recorded(run("compliance_report.ipynb", tmp_path, out=str(out)))
+    executed = run("compliance_report.ipynb", tmp_path, out=str(out))
+    assert first_output_line(executed).startswith("scimkit reads account 6f1c2a9e-3b7d-4c52-9a1e-5c1a1c0de001 at "
+                                                  "http://127.0.0.1:")
+    first = recorded(executed)
     assert (out / "report.html").is_file()
     expected = collections.Counter(f["severity"] for f in EXPECTED)
     assert first["findings_by_severity"] == {s: expected.get(s, 0) for s in ("critical", "high", "medium", "low", "info")}
@@ -82,6 +89,7 @@ def test_group_permission_matrix_notebook_records_the_matrix_and_the_exploration
     rows, columns = values["matrix_shape"]
     assert rows > 0 and columns > 0
     text = outputs(executed)
+    assert first_output_line(executed).startswith("scimkit reads account ") and "sample company" in text
     assert "datalake.finance" in text and "Analysts.NonProd" in text
     images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "the heatmap is drawn"
