@@ -2,7 +2,8 @@
 account cheaply and completely, and change it idempotently.
 
 Reads use the cheapest requests the API allows: lists ask only for the attributes we keep (lists
-carry no members, and account users carry no groups), then one GET per group for its members,
+carry no members; the users' `groups` are not asked for: memberships, nested ones included, come
+from the group GETs), then one GET per group for its members,
 concurrently under the `scim-get` limit. Every failed read is recorded, never skipped.
 """
 
