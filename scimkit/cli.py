@@ -102,6 +102,7 @@ def _emulator_command(args: argparse.Namespace) -> int:
             port=args.port, seed_dir=seed_dir, db=args.db, account_id=args.account_id, token=args.token,
             reader_token=args.reader_token, scim_token=args.scim_token, latency_ms=args.latency_ms,
             rate_limits=args.rate_limits, speed=args.speed, faults=args.fault, fault_seed=args.fault_seed,
+            oauth_token_lifetime_s=args.oauth_token_lifetime,
         )
     except OSError as exc:
         raise InvalidInput(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.", field="--port",
@@ -319,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "requests with STATUS; ACTION may also be latency-MS, drop or lost[-STATUS], WHEN "
                           "'*', P%% or Ts (see README, Emulator)")
     emu.add_argument("--fault-seed", type=int, default=0, help="seed of the P%% fault draws, for replay")
+    emu.add_argument("--oauth-token-lifetime", type=int, default=3600, metavar="SECONDS",
+                     help="lifetime of OAuth M2M access tokens (default 3600)")
     emu.set_defaults(func=_emulator_command)
 
     summary = command("summary", "print a summary of the account (users, groups, workspaces)")

@@ -26,6 +26,8 @@ from . import bounds
 from .entra import routes as entra_routes
 from .errors import ApiError, ScimError, WireError, family_error
 from .faults import FAULT_HELP, RATE_LIMIT_CLASSES, FaultAction, Faults
+from .oauth import routes as oauth_routes
+from .oauth import rules as oauth_rules
 from .scim import routes as scim_routes
 from .store import TABLES, Store
 from .unity import routes as unity_routes
@@ -44,6 +46,7 @@ from .wire import (
 log = logging.getLogger("scimkit.emulator")
 
 SCIM_21_MARKER = "/api/2.1/accounts/"
+ACCOUNT_API_PREFIXES = ("/api/2.0/accounts/", "/api/2.1/accounts/", "/api/2.0/preview/accounts/", "/_scimkit/")
 
 
 def _meta_routes() -> list[Route]:
@@ -71,7 +74,7 @@ def _meta_routes() -> list[Route]:
 
 
 def all_routes() -> list[Route]:
-    return _meta_routes() + scim_routes.ROUTES + unity_routes.ROUTES + entra_routes.ROUTES
+    return _meta_routes() + scim_routes.ROUTES + unity_routes.ROUTES + entra_routes.ROUTES + oauth_routes.ROUTES
 
 
 class EmulatorApp:
@@ -119,6 +122,8 @@ class EmulatorApp:
                     bounds.check_int64(value, f"The path's {name}", family)
             caller = self._authenticate(request, route)
             workspace_id = self._workspace_id(request, route)
+            if caller.role == "member":
+                self._check_member_reach(caller, request, route, workspace_id)
             after_commit: FaultAction | None = None
             for action in self.faults.injected(request.method, request.path, route.rate_class):
                 if action.kind == "latency":
@@ -181,11 +186,36 @@ class EmulatorApp:
                 raise family_error(family, 403, "This SCIM provisioning token is valid only under "
                                                 f"/api/2.1/accounts/{cfg.account_id}/scim/v2/.")
         else:
-            raise family_error(family, 401, "Invalid access token.")
+            caller = self._oauth_caller(token, request, family)
         if (route.writes or request.method not in ("GET", "HEAD")) and not caller.can_write:
             raise family_error(family, 403, "The caller may read but not change this account "
                                             "(it is not an account admin).")
         return caller
+
+    def _oauth_caller(self, token: str, request: Request, family: str) -> Caller:
+        """A token from the OIDC token endpoints acts as its service principal."""
+        with self.store.tx() as db:
+            grant = oauth_rules.grant_for(db, token)
+        if grant is None:
+            raise family_error(family, 401, "Invalid access token.")
+        if grant.expired:
+            raise family_error(family, 401, "The access token has expired; fetch a new one from the token endpoint.")
+        if grant.audience == "workspace" and request.path.startswith(ACCOUNT_API_PREFIXES):
+            raise family_error(family, 401, "This token was issued by a workspace token endpoint (/oidc/v1/token) "
+                                            "and is not valid on account APIs.")
+        role = "admin" if grant.account_admin else "member"
+        return Caller(role, grant.sp_id, grant.application_id, grant.display_name)
+
+    def _check_member_reach(self, caller: Caller, request: Request, route: Route, workspace_id: int) -> None:
+        """A service principal that is not an account admin reads only workspaces it is assigned to."""
+        if request.path.startswith(ACCOUNT_API_PREFIXES):
+            raise family_error(route.family, 403, f"Service principal {caller.principal_name} is not an account "
+                                                  "admin; account APIs need the account admin role.")
+        with self.store.tx() as db:
+            assigned = oauth_rules.assigned_to_workspace(db, caller.principal_id, workspace_id)
+        if not assigned:
+            raise family_error(route.family, 403, f"Service principal {caller.principal_name} is not assigned to "
+                                                  f"workspace {workspace_id}.")
 
     def _workspace_id(self, request: Request, route: Route) -> int:
         header = request.headers.get("X-Databricks-Workspace-Id")
@@ -231,7 +261,9 @@ def _well_known(ctx: Ctx) -> Reply:
     # As a unified host acting for its account: it names the account (a classic, multi-tenant
     # accounts host cannot) and its cloud, and no workspace_id (the SDK would then send
     # X-Databricks-Workspace-Id on account calls too); workspace clients name their workspace.
-    return Reply(200, {"account_id": app.config.account_id, "cloud": "AWS"})
+    # Its oidc_endpoint sends oauth-m2m logins of both clients to the account's token endpoint.
+    return Reply(200, {"account_id": app.config.account_id, "cloud": "AWS",
+                       "oidc_endpoint": oauth_routes.account_oidc_base(ctx, app.config.account_id)})
 
 
 def _me(ctx: Ctx) -> Reply:

@@ -562,6 +562,7 @@ def delete(db: sqlite3.Connection, principal: Principal, admin_call: bool, idp_i
     _guard_idp(principal, admin_call, idp_immutable, "its existence")
     db.execute("DELETE FROM memberships WHERE group_id=? OR member_id=?", (principal.id, principal.id))
     db.execute("DELETE FROM assignments WHERE principal_id=?", (principal.id,))
+    db.execute("DELETE FROM sp_secrets WHERE sp_id=?", (principal.id,))  # its OAuth secrets go with it
     db.execute("DELETE FROM principals WHERE id=?", (principal.id,))
 
 
