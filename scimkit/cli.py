@@ -58,6 +58,7 @@ _positive = _number(float, 0, None, low_open=True, what="a number")
 _timeout = _number(float, 0, 600, low_open=True, what="a number of seconds")
 _port = _number(int, 0, 65535, what="a port number (0-65535)")
 _millis = _number(float, 0, 60_000, what="a number of milliseconds")
+_lifetime = _number(int, 1, 86_400, what="a whole number of seconds")
 
 
 def _fault(text: str) -> str:
@@ -257,6 +258,8 @@ def _drift_command(args: argparse.Namespace) -> int:
     from .snapshot import snapshot
     from .sources import entra, roster
 
+    if args.roster:  # a missing or unreadable file is refused before the account is read (all its
+        Path(args.roster).open("rb").close()  # problems, names included, are listed after the read)
     account = _connect(args)
     snap = snapshot(account, progress=not args.no_progress)
     if args.roster:
@@ -320,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "requests with STATUS; ACTION may also be latency-MS, drop or lost[-STATUS], WHEN "
                           "'*', P%% or Ts (see README, Emulator)")
     emu.add_argument("--fault-seed", type=int, default=0, help="seed of the P%% fault draws, for replay")
-    emu.add_argument("--oauth-token-lifetime", type=int, default=3600, metavar="SECONDS",
+    emu.add_argument("--oauth-token-lifetime", type=_lifetime, default=3600, metavar="SECONDS",
                      help="lifetime of OAuth M2M access tokens (default 3600)")
     emu.set_defaults(func=_emulator_command)
 

@@ -215,6 +215,12 @@ class Account:
             if mapped is None:
                 raise
             raise mapped from exc
+        unknown = sorted(set(self.workspace_urls) - set(self.workspace_ids))
+        if unknown:
+            raise ConfigurationError(
+                f"workspaces: {', '.join(map(str, unknown))} {'is' if len(unknown) == 1 else 'are'} not a workspace "
+                f"of account {self.account_id} (its workspaces: {', '.join(map(str, self.workspace_ids)) or 'none'}). "
+                "Fix: correct the id in --workspace ID=URL|PROFILE (or connect(workspaces=...))")
         return self
 
     def route(self, workspace_id: int) -> WorkspaceRoute:

@@ -140,6 +140,9 @@ def create(
     oauth_token_lifetime_s: int = 3600,
 ) -> Emulator:
     """Build an emulator bound to a loopback port (0: a free one). `seed_dir=None` is `--empty`."""
+    if isinstance(oauth_token_lifetime_s, bool) or not isinstance(oauth_token_lifetime_s, int) \
+            or oauth_token_lifetime_s < 1:
+        raise ValueError(f"oauth_token_lifetime_s must be a whole number of seconds >= 1, not {oauth_token_lifetime_s!r}")
     config = EmulatorConfig(account_id=account_id, token=token, reader_token=reader_token,
                             scim_token=scim_token, limits=limits or Limits(),
                             idp_groups_immutable=idp_groups_immutable,

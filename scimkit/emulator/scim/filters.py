@@ -9,6 +9,7 @@ and evaluating the tree against a resource.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -119,7 +120,7 @@ def parse(text: str, max_nodes: int = 200) -> Predicate:
     except ScimError:
         raise
     except Exception as exc:  # the parser raises several types
-        raise invalid_filter(f"Invalid filter '{text}': {exc}") from None
+        raise invalid_filter(f"Invalid filter '{text}': {_parser_problem(exc)}") from None
     if tree is None:
         raise invalid_filter(f"Invalid filter '{text}'.")
     nodes = _count_nodes(tree)
@@ -237,3 +238,16 @@ def simple_equality(text: str) -> tuple[str, str] | None:
             and isinstance(expr.comp_value.value, str)):
         return expr.attr_path.attr_name, expr.comp_value.value
     return None
+
+
+def _parser_problem(exc: Exception) -> str:
+    """The parser's error in words, naming the token where it stopped ("Parsing error at: None"
+    means the filter ended early)."""
+    message = str(exc)
+    if "Parsing error at: None" in message:
+        return "the filter ends too early (a comparison needs an attribute, an operator and a value; " \
+               "'and'/'or' need a comparison on each side; every '(' needs its ')')."
+    token = re.search(r"Token\(type='\w+', value=(?P<value>'.*?'|\".*?\"), lineno=\d+, index=(?P<index>\d+)", message)
+    if token:
+        return f"unexpected {token.group('value')} at character {int(token.group('index')) + 1}."
+    return message
