@@ -3,8 +3,10 @@ endpoints and tokens acting as their service principal, through the unmodified S
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -13,6 +15,8 @@ from databricks.sdk.config import Config
 from databricks.sdk.errors import BadRequest, NotFound, PermissionDenied
 from databricks.sdk.service import catalog as catalog_service
 from databricks.sdk.service import iam
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scimkit.emulator import Emulator, create
 
@@ -234,3 +238,47 @@ def test_sdk_refreshes_a_token_that_expires_mid_run(tmp_path) -> None:
         assert _oauth_requests(emulator) == first + 1  # one new token, fetched by the SDK on its own
     finally:
         emulator.stop()
+
+
+# -- hostile input on the OAuth endpoints -------------------------------------------------------------
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(form=st.dictionaries(st.sampled_from(["grant_type", "scope", "client_id", "client_secret", "x"]), _text,
+                            max_size=5),
+       basic=st.one_of(st.none(), st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60), st.binary(max_size=40).map(lambda b: base64.b64encode(b).decode())),
+       workspace=st.booleans())
+def test_token_endpoints_never_answer_5xx(emu: Emulator, form: dict[str, str], basic: str | None,
+                                          workspace: bool) -> None:
+    path = "/oidc/v1/token" if workspace else f"/oidc/accounts/{emu.account_id}/v1/token"
+    headers = {} if basic is None else {"Authorization": f"Basic {basic}"}
+    answer = requests.post(emu.host + path, data=form, headers=headers, timeout=10)
+    assert answer.status_code in (400, 401), answer.text
+    assert set(answer.json()) == {"error", "error_description"}
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sp_id=st.one_of(_text.filter(lambda s: "/" not in s and s.strip() not in ("", ".", "..")),
+                       st.integers(min_value=-(2**70), max_value=2**70).map(str)),
+       body=st.one_of(st.none(), st.integers(), _text, st.dictionaries(_text, st.one_of(_text, st.integers()),
+                                                                        max_size=3)),
+       page_token=st.one_of(st.none(), _text, st.integers(min_value=-(2**70), max_value=2**70).map(str)))
+def test_secrets_api_never_answers_5xx_and_refusals_change_nothing(emu: Emulator, sp_id: str, body: object,
+                                                                   page_token: str | None) -> None:
+    base = f"{emu.host}/api/2.0/accounts/{emu.account_id}/servicePrincipals/{quote(sp_id, safe='')}/credentials/secrets"
+    headers = {"Authorization": f"Bearer {emu.token}"}
+    state = requests.get(f"{emu.host}/_scimkit/state", headers=headers, timeout=10).json()["sha256"]
+    answers = [requests.post(base, json=body, headers=headers, timeout=10),
+               requests.get(base, params={"page_token": page_token, "page_size": page_token}, headers=headers,
+                            timeout=10),
+               requests.delete(f"{base}/{quote(sp_id, safe='')}", headers=headers, timeout=10)]
+    for answer in answers:
+        assert answer.status_code < 500, answer.text
+        if answer.status_code >= 400:
+            assert set(answer.json()) == {"error_code", "message"}, answer.text
+    if all(a.status_code >= 400 for a in answers):
+        assert requests.get(f"{emu.host}/_scimkit/state", headers=headers, timeout=10).json()["sha256"] == state
