@@ -212,7 +212,11 @@ def _report_command(args: argparse.Namespace) -> int:
     snap = result["snapshot"]
     if not snap.is_complete:
         print(f"INCOMPLETE: account {snap.account_id} could not be read completely ({len(snap.completeness)} "
-              "read(s) failed); the findings below cover only what was read")
+              "read(s) failed); what was not read is unknown, and no conclusion or fix is drawn from it")
+        for line in compliance.not_read(snap):
+            print(f"not read: {line}")
+        for line in result.get("withheld", compliance.withheld(findings)):
+            print(f"withheld: {line}")
     print(f"account {snap.account_id}, snapshot {snap.snapshot_time.isoformat()}"
           + (f", compared with {result['previous'].isoformat()}" if result["previous"] is not None else ""))
     if len(findings):

@@ -250,6 +250,13 @@ def headline(*, account_id: str, snapshot_time: Any, findings: pd.DataFrame,
     return line
 
 
+def _withheld_rules(findings: pd.DataFrame) -> list[str]:
+    """The rules with a `could_not_evaluate` finding (their conclusions are withheld)."""
+    if "withheld_rule" not in findings.columns:
+        return []
+    return sorted({str(r) for r in findings["withheld_rule"] if isinstance(r, str) and r})
+
+
 def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Timestamp,
                 heatmap_png: str | None = None, trend: pd.DataFrame | None = None,
                 completeness: pd.DataFrame | None = None, title: str = "scimkit compliance report",
@@ -289,6 +296,7 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
                              completeness=completeness).replace("--", "- -"),
         "complete": complete, "incomplete_summary": "" if complete else _incomplete_summary(completeness),
         "not_read": describe_gaps(completeness), "withheld": list(withheld),
+        "withheld_rules": _withheld_rules(findings),
         "total": len(findings), "info_total": counts["info"], "actionable_total": len(findings) - counts["info"],
         "counts": [{"severity": s, "count": counts[s], "colour": SEVERITY_COLOUR[s]} for s in SEVERITIES],
         "all_groups": groups, "groups": [g for g in groups if g["severity"] != "info"],
@@ -429,7 +437,8 @@ def run_report(account: Any, out: str | Path, *, config: Any = None, previous: s
     newest complete one under `previous` (a snapshot root; InvalidInput when it holds none).
 
     Returns snapshot, findings, report, remediation, history, stored (where this reading went),
-    complete, not_read (sentences), headline (the report's first line), previous (its time or None)
+    complete, not_read and withheld (sentences: what was not read, and the conclusions withheld
+    because of it, `compliance.withheld`), headline (the report's first line), previous (its time or None)
     and comparison (new / resolved findings and the unchanged count, or None)."""
     from . import compliance
     from .snapshot import snapshot
@@ -452,6 +461,7 @@ def run_report(account: Any, out: str | Path, *, config: Any = None, previous: s
                                fix="give the root of a snapshot saved by scimkit (Snapshot.save or `scimkit "
                                "snapshot --out`) whose completeness table is empty")
     findings = compliance.evaluate(snap, config=config, previous=before)
+    withheld = [*withheld, *compliance.withheld(findings)]
     stored = history_root if snap.is_complete else out / "incomplete"
     snap.save(stored)
     compliance.save_findings(findings, stored, snap.snapshot_time)
@@ -478,7 +488,7 @@ def run_report(account: Any, out: str | Path, *, config: Any = None, previous: s
     findings.to_csv(out / "findings.csv", index=False)
     return {"snapshot": snap, "findings": findings, "report": path, "remediation": sql_path,
             "history": history_root, "stored": stored, "complete": snap.is_complete,
-            "not_read": describe_gaps(snap.completeness),
+            "not_read": describe_gaps(snap.completeness), "withheld": withheld,
             "headline": headline(account_id=snap.account_id, snapshot_time=snap.snapshot_time, findings=findings,
                                  completeness=snap.completeness),
             "previous": before.snapshot_time if before is not None else None, "comparison": comparison}
