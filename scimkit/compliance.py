@@ -593,6 +593,7 @@ def _withhold(rule_: Rule, severity: str, found: pd.DataFrame, gaps: Gaps) -> li
     when any fact it depends on or reads has a gap (its absent findings are unknown there too)."""
     if gaps.complete:
         return [found]
+    partly: list[str] = []  # `fact@prefix` gaps everywhere: only the rule's `prefix` findings are affected
     if rule_.depends is None:  # undeclared: nothing it concluded can be trusted
         reads = tuple(dict.fromkeys(r for s in gaps.scopes.values() for r in s.reads)) or tuple(gaps.lines())
         scope, hit = Scope(everything=True, reads=reads), pd.Series(True, index=found.index)
@@ -607,13 +608,17 @@ def _withhold(rule_: Rule, severity: str, found: pd.DataFrame, gaps: Gaps) -> li
             mask = part.covers(found["principal"], found["securable_type"], found["securable"])
             if prefix:
                 mask &= key.str.startswith(prefix)
+                if part.everything:
+                    partly.append(f"its {prefix} findings")
+                    part = Scope(reads=part.reads)
             hit |= mask
             scope = scope.union(part)
         for spec in rule_.reads:
             scope = scope.union(gaps.scope(spec.partition("@")[0]))
-    if scope.empty:
+    if scope.empty and not partly:
         return [found]
-    objects = "the whole account" if scope.everything else _first_items(scope.objects(), 5)
+    objects = ("the whole account" if scope.everything
+               else _first_items(list(dict.fromkeys(partly)) + scope.objects(gaps.spelling), 5))
     note = findings_frame([dict(
         detail=f"could not evaluate {rule_.id} for {objects}: {_first_items(scope.reads, 3, '; ')}",
         remediation="No fix is suggested where the evidence was not read: rerun the snapshot once these "

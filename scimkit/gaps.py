@@ -73,12 +73,14 @@ class Scope:
         return not (self.everything or self.principals or self.securables or self.below or self.catalogs
                     or self.workspaces)
 
-    def objects(self) -> list[str]:
-        """The unread objects, in words (for messages)."""
-        out = [f"group {p}" for p in sorted(self.principals)]
-        out += [f"securable {s}" for s in sorted(self.securables)]
+    def objects(self, spelling: Mapping[str, str] | None = None) -> list[str]:
+        """The unread objects, in words (for messages); `spelling` maps lower-case group names to
+        their names as the account spells them."""
+        spelled = spelling or {}
+        out = [f"group {spelled.get(p, p)}" for p in sorted(self.principals)]
+        out += [f"securable {s}" for s in sorted(self.securables - self.catalogs)]
         out += [f"everything in {b}" for b in sorted(self.below)]
-        out += [f"catalog {c}" for c in sorted(self.catalogs - self.below)]
+        out += [f"catalog {c} and everything in it" for c in sorted(self.catalogs - self.below)]
         out += [f"workspace {w}" for w in sorted(self.workspaces)]
         return out
 
@@ -130,6 +132,7 @@ class Gaps:
 
     failures: pd.DataFrame = field(default_factory=pd.DataFrame)
     scopes: Mapping[str, Scope] = field(default_factory=dict)
+    spelling: Mapping[str, str] = field(default_factory=dict)  # lower-case group name -> as spelled
 
     @property
     def complete(self) -> bool:
@@ -141,7 +144,7 @@ class Gaps:
     def union(self, other: Gaps) -> Gaps:
         facts = set(self.scopes) | set(other.scopes)
         return Gaps(pd.concat([self.failures, other.failures], ignore_index=True),
-                    {f: self.scope(f).union(other.scope(f)) for f in facts})
+                    {f: self.scope(f).union(other.scope(f)) for f in facts}, {**other.spelling, **self.spelling})
 
     @classmethod
     def of(cls, snapshot: Any) -> Gaps:
@@ -208,7 +211,10 @@ class Gaps:
             add("catalog_grants", Scope(securables=outside, catalogs=catalogs, below=parents,
                                         reads=grant_reads + list_reads))
             add("all_grants", Scope(everything=True, reads=grant_reads + list_reads))
-        return cls(comp, scopes)
+        groups = _table(snapshot, "groups")
+        spelling = ({str(n).lower(): str(n) for n in groups["group_name"]}
+                    if groups is not None and "members" in scopes and not scopes["members"].everything else {})
+        return cls(comp, scopes, spelling)
 
     def lines(self) -> list[str]:
         """One line per kind of failed read: what was not read (and why)."""
