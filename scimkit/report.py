@@ -280,7 +280,7 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
     if comparison is not None:
         compared = {"time": pd.Timestamp(comparison["time"]).isoformat(), "source": comparison["source"],
                     "new": _rows(comparison["new"], names), "resolved": _rows(comparison["resolved"], names),
-                    "unchanged": int(comparison["unchanged"])}
+                    "unchanged": int(comparison["unchanged"]), "unread": len(comparison.get("unread", ()))}
     if statement_count is None:
         statement_count = sum(len(r["sql"]) for r in rows)
     trend_chart = _chart_trend(trend)
@@ -419,10 +419,16 @@ def _statement_count(script: str) -> int:
 
 
 def compare_findings(current: pd.DataFrame, earlier: pd.DataFrame) -> dict[str, Any]:
-    """New (not in `earlier`) and no-longer-found (not in `current`) findings, by finding_id."""
+    """New (not in `earlier`) and no-longer-found (not in `current`) findings, by finding_id. An
+    earlier finding of a rule that could not be evaluated fully now (a `could_not_evaluate` row) is
+    `unread`, not resolved: its evidence may only be unread."""
     now, then = set(current["finding_id"]), set(earlier["finding_id"])
-    return {"new": current[~current["finding_id"].isin(then)].reset_index(drop=True),
-            "resolved": earlier[~earlier["finding_id"].isin(now)].reset_index(drop=True),
+    withheld = set(_withheld_rules(current))
+    gone = earlier[~earlier["finding_id"].isin(now)]
+    unread = gone["rule"].isin(withheld)
+    notes = current["rule"] == "could_not_evaluate"
+    return {"new": current[~current["finding_id"].isin(then) & ~notes].reset_index(drop=True),
+            "resolved": gone[~unread].reset_index(drop=True), "unread": gone[unread].reset_index(drop=True),
             "unchanged": len(now & then)}
 
 

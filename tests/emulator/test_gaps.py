@@ -214,3 +214,24 @@ def test_the_cli_report_and_the_page_say_what_was_not_read_and_what_is_withheld(
     assert listed.count("<li>") == len(withheld)
     sql = (tmp_path / "r" / "remediation.sql").read_text()
     assert "DataEngineers.Prod" not in sql
+
+
+def test_the_comparison_with_the_previous_report_calls_no_withheld_finding_resolved(emu: Emulator, tmp_path) -> None:
+    from scimkit.report import run_report
+
+    from .test_report import PREVIOUS
+
+    account = make_account(emu, retry_timeout_seconds=5, limits=RateLimits(scale=50))
+    clean = run_report(account, tmp_path / "clean", previous=PREVIOUS, progress=False)["comparison"]
+    _faults(emu, FAULTS["group GET"])
+    result = run_report(account, tmp_path / "gap", previous=PREVIOUS, progress=False)
+    got, findings = result["comparison"], result["findings"]
+    withheld = set(findings["withheld_rule"].dropna())
+    assert {"user_in_no_group", "direct_user_grant"} <= withheld
+    assert not got["resolved"]["rule"].isin(withheld).any()
+    assert len(got["unread"]) > 0 and got["unread"]["rule"].isin(withheld).all()
+    assert not (got["new"]["rule"] == compliance.COULD_NOT_EVALUATE).any()
+    assert set(got["new"]["finding_id"]) <= set(clean["new"]["finding_id"])  # the gap adds nothing new
+    assert set(got["resolved"]["finding_id"]) <= set(clean["resolved"]["finding_id"])
+    page = result["report"].read_text()
+    assert f"<b>{len(got['unread'])}</b> not compared (their rule could not be evaluated" in page
