@@ -21,6 +21,7 @@ from scimkit import compliance, history, remediation
 from scimkit.emulator import Emulator, create
 from scimkit.limits import RateLimits
 from scimkit.snapshot import Snapshot, snapshot
+from scimkit.snapshot import diff as snapshot_diff
 
 from .test_catalog import make_account
 
@@ -170,6 +171,7 @@ def test_diff_calls_no_gap_a_leaver_removal_or_widening(readings: dict[str, Snap
         assert not (widened["rule"] == "access_widened").any()
         assert (widened["withheld_rule"] == "access_widened").sum() == 1
     assert history.diff(base, base).empty
+    pd.testing.assert_frame_equal(snapshot_diff(base, gap), history.diff(base, gap))  # Snapshot.diff is the same
 
 
 def test_fault_counts_beside_the_fault_free_counts(findings: dict[str, pd.DataFrame]) -> None:
