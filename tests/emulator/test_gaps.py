@@ -184,6 +184,8 @@ def test_fault_counts_beside_the_fault_free_counts(findings: dict[str, pd.DataFr
         column["total reported"] = len(real)
         counts["fault-free" if name == "none" else name] = column
     table = pd.DataFrame(counts).fillna(0).astype(int)
+    order = sorted(r for r in table.index if r in compliance.RULES) + ["could_not_evaluate (rules)", "total reported"]
+    table = table.loc[order]
     print("\nfindings by rule, per injected fault (fault-free first):\n" + table.to_string())
     rules = [r for r in table.index if r in compliance.RULES]
     assert (table.loc[rules].le(table.loc[rules, "fault-free"], axis=0)).all().all()
