@@ -218,8 +218,10 @@ class Gaps:
 
     def lines(self) -> list[str]:
         """One line per kind of failed read: what was not read (and why)."""
-        out = []
+        out: list[str] = []
         comp = self.failures
+        if comp.empty:
+            return out
         for (object_type, operation), part in comp.groupby(["object_type", "operation"], sort=False):
             names = [str(n) for n in part["object_name"]]
             errors = list(dict.fromkeys(str(e) for e in part["error"]))
