@@ -97,7 +97,7 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        family = "scim" if "/scim/v2" in request.path else "api"
+        family = "scim" if "/scim/v2" in request.path else "entra" if request.path.startswith("/v1.0/") else "api"
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, path_args = adapter.match()
@@ -159,6 +159,9 @@ class EmulatorApp:
         """Restore the seed; the default workspace is read once per seeding, not per request."""
         self._reseed()
         self.default_workspace_id = scim_routes.default_workspace_id(self.store)
+        tenant = getattr(self, "entra", None)
+        if tenant is not None:  # the Entra tenant too, in a new epoch (earlier delta links are stale)
+            self.entra = tenant.reloaded()
 
     # -- steps --------------------------------------------------------------------------------
     def _authenticate(self, request: Request, route: Route) -> Caller:

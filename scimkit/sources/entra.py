@@ -3,6 +3,14 @@
     creds = EntraCredentials.from_env()                 # AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
     graph = GraphReader(creds)                          # production: the real authority and Graph URL
     identities = graph.read(application_id="<object id of the Databricks enterprise app>")
+    identities = graph.read(application_id=..., state_dir="/dbfs/scimkit/entra")  # delta: a second run
+                                                        # reads only what changed since the first
+
+With `state_dir`, users and groups (with their members) come from Graph delta queries: the first run
+is an initial round (every object, members included, so no request per group), it stores the
+result and the delta links in `state_dir`; a later run follows the stored links, which return only
+the objects changed since, and applies them to the stored result. The application's assignments
+have no delta query and are read in full each time (one request per 999).
 
 The authority stays `https://login.microsoftonline.com/<tenant>` and the Graph base URL
 `https://graph.microsoft.com/v1.0`; tests inject a `requests.Session` (entra-graph.md 2.3). The
@@ -12,10 +20,13 @@ secret is never printed: reprs and errors mask it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msal
@@ -29,6 +40,9 @@ GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 AZURE_DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"  # ARM_DATABRICKS_RESOURCE_ID
 USER_SELECT = "id,userPrincipalName,mail,displayName,accountEnabled,employeeId"
+GROUP_DELTA_SELECT = "id,displayName,members"
+USER_TYPE, GROUP_TYPE = "#microsoft.graph.user", "#microsoft.graph.group"
+STATE_FORMAT = "scimkit-entra-delta"
 RETRY_STATUSES = (429, 503, 504)
 
 
@@ -53,6 +67,10 @@ def redirected_session(base: str) -> requests.Session:
 
 class EntraError(ScimkitError):
     """A token or Graph request failed; the message names the request, never the secret."""
+
+
+class DeltaLinkExpired(EntraError):
+    """Graph no longer knows a stored delta link (410, or syncStateNotFound): a full round is needed."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +164,7 @@ class GraphReader:
         self.max_retries = max_retries
         self.sleep = sleep
         self.requests = 0  # Graph requests sent by this reader
+        self.changes: dict[str, Any] = {}  # objects the last delta read's rounds returned
 
     def __repr__(self) -> str:
         return f"GraphReader({self.tokens.credentials!r}, base_url={self.base_url!r})"
@@ -164,6 +183,9 @@ class GraphReader:
                     error = response.json().get("error", {})
                 except ValueError:
                     error = {}
+                if response.status_code == 410 or error.get("code") in ("syncStateNotFound", "resyncRequired"):
+                    raise DeltaLinkExpired(f"Graph no longer knows the delta link for {url.split('?')[0]} "
+                                           f"({response.status_code} {error.get('code', '')}); a full read follows")
                 raise EntraError(f"Graph GET {url.split('?')[0]} answered {response.status_code} "
                                  f"{error.get('code', '')}: {error.get('message', response.text[:200])}")
             return response.json()
@@ -190,24 +212,110 @@ class GraphReader:
         return list(self.pages(f"/servicePrincipals/{application_id}/appRoleAssignedTo"
                                "?$select=principalId,principalType,principalDisplayName&$top=999"))
 
-    def read(self, application_id: str | None = None) -> SourceIdentities:
-        """Users, groups with their direct members (nesting kept), and the application's assignments."""
-        users = self.users()
-        email_of = {u["id"]: (u.get("mail") or u.get("userPrincipalName") or "") for u in users}
+    def read(self, application_id: str | None = None, state_dir: str | Path | None = None) -> SourceIdentities:
+        """Users, groups with their direct members (nesting kept), and the application's assignments.
+
+        With `state_dir`, through Graph delta queries (module docstring): a second run requests only
+        what changed since the first (`self.changes` says how many objects each round returned)."""
         assigned = {a["principalId"] for a in self.app_assignments(application_id)} if application_id else set()
-        raw_groups = self.groups()
-        name_of = {g["id"]: g.get("displayName") or g["id"] for g in raw_groups}
-        groups = []
-        for g in raw_groups:
-            members = self.members(g["id"])
-            people = tuple(email_of[m["id"]] for m in members
-                           if m.get("@odata.type") == "#microsoft.graph.user" and m["id"] in email_of)
-            nested = tuple(name_of[m["id"]] for m in members
-                           if m.get("@odata.type") == "#microsoft.graph.group" and m["id"] in name_of)
-            groups.append(SourceGroup(name=name_of[g["id"]], external_id=g["id"], members=people,
-                                      member_groups=nested, assigned_to_app=g["id"] in assigned))
-        people = tuple(SourcePerson(email=email_of[u["id"]], display_name=u.get("displayName"),
-                                    active=bool(u.get("accountEnabled", True)), external_id=u["id"],
-                                    assigned_to_app=u["id"] in assigned) for u in users if email_of[u["id"]])
-        return SourceIdentities(kind="entra", people=people, groups=tuple(groups),
+        if state_dir is not None:
+            users, groups = self._delta(Path(state_dir))
+        else:
+            users = {u["id"]: u for u in self.users()}
+            groups = {g["id"]: {"displayName": g.get("displayName"),
+                                "members": {m["id"]: m.get("@odata.type", USER_TYPE) for m in self.members(g["id"])}}
+                      for g in self.groups()}
+        return self._identities(users, groups, assigned)
+
+    # -- delta ----------------------------------------------------------------------------------
+    def _state_file(self, state_dir: Path) -> Path:
+        return state_dir / f"entra-delta-{self.tokens.credentials.tenant_id}.json"
+
+    def _round(self, url: str) -> tuple[list[dict[str, Any]], str]:
+        """Follow nextLinks until the page that carries the deltaLink."""
+        items: list[dict[str, Any]] = []
+        while True:
+            body = self.get(url)
+            items.extend(body.get("value", []))
+            if body.get("@odata.nextLink"):
+                url = body["@odata.nextLink"]
+                continue
+            link = body.get("@odata.deltaLink")
+            if not link:
+                raise EntraError(f"Graph delta round on {url.split('?')[0]} ended without an @odata.deltaLink")
+            return items, link
+
+    def _delta(self, state_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+        path = self._state_file(state_dir)
+        state = _load_state(path, self.base_url)
+        initial = {"users_link": f"{self.base_url}/users/delta?$select={USER_SELECT}",
+                   "groups_link": f"{self.base_url}/groups/delta?$select={GROUP_DELTA_SELECT}"}
+        try:
+            user_items, users_link = self._round(state["users_link"] if state else initial["users_link"])
+            group_items, groups_link = self._round(state["groups_link"] if state else initial["groups_link"])
+        except DeltaLinkExpired:
+            state = None
+            user_items, users_link = self._round(initial["users_link"])
+            group_items, groups_link = self._round(initial["groups_link"])
+        users: dict[str, Any] = state["users"] if state else {}
+        groups: dict[str, Any] = state["groups"] if state else {}
+        for item in user_items:
+            if "@removed" in item:
+                users.pop(item["id"], None)
+            else:
+                users.setdefault(item["id"], {}).update({k: v for k, v in item.items() if not k.startswith("@")})
+        for item in group_items:  # the same group may come many times (large members@delta): merge by id
+            if "@removed" in item:
+                groups.pop(item["id"], None)
+                continue
+            group = groups.setdefault(item["id"], {"displayName": None, "members": {}})
+            if "displayName" in item:
+                group["displayName"] = item["displayName"]
+            for member in item.get("members@delta", []):
+                if "@removed" in member:
+                    group["members"].pop(member["id"], None)
+                else:
+                    group["members"][member["id"]] = member.get("@odata.type", USER_TYPE)
+        self.changes = {"users": len(user_items), "groups": len(group_items), "full": state is None}
+        _save_state(path, {"format": STATE_FORMAT, "version": 1, "base_url": self.base_url,
+                           "users_link": users_link, "groups_link": groups_link, "users": users, "groups": groups})
+        return users, groups
+
+    def _identities(self, users: dict[str, Any], groups: dict[str, Any], assigned: set[str]) -> SourceIdentities:
+        email_of = {uid: (u.get("mail") or u.get("userPrincipalName") or "") for uid, u in users.items()}
+        name_of = {gid: g.get("displayName") or gid for gid, g in groups.items()}
+        out = []
+        for gid, g in groups.items():
+            members = g["members"]
+            people = sorted((email_of[m] for m, t in members.items() if t == USER_TYPE and email_of.get(m)),
+                            key=str.casefold)
+            nested = sorted((name_of[m] for m, t in members.items() if t == GROUP_TYPE and m in name_of),
+                            key=str.casefold)
+            out.append(SourceGroup(name=name_of[gid], external_id=gid, members=tuple(people),
+                                   member_groups=tuple(nested), assigned_to_app=gid in assigned))
+        people = [SourcePerson(email=email_of[uid], display_name=u.get("displayName"),
+                               active=bool(u.get("accountEnabled", True)), external_id=uid,
+                               assigned_to_app=uid in assigned) for uid, u in users.items() if email_of[uid]]
+        return SourceIdentities(kind="entra", people=tuple(sorted(people, key=lambda p: p.key)),
+                                groups=tuple(sorted(out, key=lambda g: g.key)),
                                 read_at=dt.datetime.now(dt.timezone.utc), origin=self.tokens.credentials.tenant_id)
+
+
+def _load_state(path: Path, base_url: str) -> dict[str, Any] | None:
+    """The stored result and links, or None (no file, another format or Graph URL: a full round)."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("base_url") != base_url:
+        return None
+    return state
+
+
+def _save_state(path: Path, state: dict[str, Any]) -> None:
+    """Written whole or not at all (a temporary file, then a rename), so a crash leaves the last state."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(state, handle)
+    os.replace(tmp, path)

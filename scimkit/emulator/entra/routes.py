@@ -1,6 +1,8 @@
-"""Entra routes: the identity platform's discovery and token endpoints, and the Graph v1.0 reads the
-Entra source uses (users, groups, members, transitiveMembers, appRoleAssignedTo), with Graph's
-paging (`$top`, absolute `@odata.nextLink` carrying `$skiptoken`), `$select` and error bodies.
+"""Entra routes: the identity platform's discovery and token endpoints, the Graph v1.0 reads the
+Entra source uses (users, groups, members, transitiveMembers, appRoleAssignedTo, users/delta,
+groups/delta), with Graph's paging (`$top`, absolute `@odata.nextLink` carrying `$skiptoken`),
+`$select`, delta links and error bodies, and the few Graph writes that change the tenant (so a
+later delta round has something to return).
 """
 
 from __future__ import annotations
@@ -9,27 +11,15 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import WireError
+from .. import bounds
+from ..errors import GraphError, WireError
 from ..wire import Ctx, Decision, Reply, Route
-from .rules import Tenant
+from . import delta
+from .rules import GROUP_TYPE, Tenant
 
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_PAGE = 100
 MAX_PAGE = 999
-
-
-@dataclass
-class GraphError(WireError):
-    status: int
-    code: str
-    message: str
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        Exception.__init__(self, self.message)
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "innerError": {}}}
 
 
 @dataclass
@@ -166,6 +156,179 @@ def _assigned_to(ctx: Ctx, id: str) -> Reply:
                              "resourceDisplayName", "appRoleId"))
 
 
+# -- delta ------------------------------------------------------------------------------------------
+
+DELTA_UNSUPPORTED = ("$top", "$orderby", "$count", "$search", "$filter", "$skip")
+
+
+def _delta(ctx: Ctx, kind: str) -> Reply:
+    tenant = _authorized(ctx)
+    args = ctx.args
+    for name in DELTA_UNSUPPORTED:
+        if name in args:
+            raise GraphError(400, "Request_BadRequest", f"The query parameter '{name}' is not supported with "
+                                                         f"change tracking over the '{kind}' resource.")
+    defaults = USER_FIELDS if kind == "users" else GROUP_FIELDS
+    select = tuple(f.strip() for f in args.get("$select", "").split(",") if f.strip()) or defaults
+    if kind == "groups" and args.get("$expand", "").strip() == "members" and "members" not in select:
+        select = (*select, "members")  # the older documented form of the same request
+    base = f"{ctx.request.host_url.rstrip('/')}{ctx.request.path}"
+    try:
+        rnd = delta.resume(args.get("$skiptoken"), args.get("$deltatoken"), select, tenant)
+    except delta.BadToken:
+        raise GraphError(400, "Request_BadRequest", "The delta or skip token is not valid.") from None
+    except delta.StaleToken as stale:
+        restart = f"{base}?$select={','.join(stale.select)}"
+        raise GraphError(410, "syncStateNotFound", "The sync state of this delta link is no longer available; "
+                         "start a full synchronization (Location).", {"Location": restart}) from None
+    items = delta.user_items(tenant, rnd) if kind == "users" else delta.group_items(tenant, rnd)
+    page = items[rnd.offset:rnd.offset + delta.DELTA_PAGE]
+    body: dict[str, Any] = {"@odata.context": f"{ctx.request.host_url}v1.0/$metadata#{kind}", "value": page}
+    if rnd.offset + delta.DELTA_PAGE < len(items):
+        body["@odata.nextLink"] = f"{base}?$skiptoken={rnd.token(rnd.offset + delta.DELTA_PAGE, tenant.epoch)}"
+    else:
+        body["@odata.deltaLink"] = f"{base}?$deltatoken={rnd.delta_token(tenant.epoch)}"
+    return Reply(200, body)
+
+
+def _users_delta(ctx: Ctx) -> Reply:
+    return _delta(ctx, "users")
+
+
+def _groups_delta(ctx: Ctx) -> Reply:
+    return _delta(ctx, "groups")
+
+
+# -- writes (Graph's own routes; each one is logged for delta) --------------------------------------
+
+USER_WRITABLE = {"accountEnabled": bool, "displayName": str, "mail": str, "userPrincipalName": str,
+                 "employeeId": str, "mailNickname": str, "givenName": str, "surname": str}
+USER_CREATE_ONLY = {"passwordProfile": dict}
+
+
+def _body(ctx: Ctx) -> dict[str, Any]:
+    raw = ctx.request.get_data(cache=True)
+    body = bounds.loads_body(raw, "entra", GraphError(400, "BadRequest", "Unable to read JSON request payload.")) \
+        if raw else {}
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "The request body must be a JSON object.")
+    return body
+
+
+def _checked(body: dict[str, Any], allowed: dict[str, type]) -> dict[str, Any]:
+    for name, value in body.items():
+        if name not in allowed:
+            raise GraphError(400, "Request_BadRequest", f"Property '{name}' is not writable here (or does not "
+                                                         "exist on this resource).")
+        if not isinstance(value, allowed[name]):
+            raise GraphError(400, "Request_BadRequest", f"Invalid value for property '{name}': expected "
+                                                         f"{allowed[name].__name__}.")
+    return body
+
+
+def _not_found(object_id: str) -> GraphError:
+    return GraphError(404, "Request_ResourceNotFound", f"Resource '{object_id}' does not exist or one of its "
+                                                       "queried reference-property objects are not present.")
+
+
+def _existing_user(tenant: Tenant, id: str) -> dict[str, Any]:
+    user = tenant.user(id)
+    if user is None:
+        raise _not_found(id)
+    return user
+
+
+def _upn_taken(tenant: Tenant, upn: str, but: str | None = None) -> bool:
+    return any(u["id"] != but and str(u.get("userPrincipalName", "")).casefold() == upn.casefold()
+               for u in tenant.users)
+
+
+def _patch_user(ctx: Ctx, id: str) -> Reply:
+    tenant = _authorized(ctx)
+    with tenant.lock:
+        _existing_user(tenant, id)
+        values = _checked(_body(ctx), USER_WRITABLE)
+        if "userPrincipalName" in values and _upn_taken(tenant, values["userPrincipalName"], but=id):
+            raise GraphError(400, "Request_BadRequest", "Another object with the same value for property "
+                                                         "userPrincipalName already exists.")
+        if values:
+            tenant.update_user(id, values)
+    return Reply(204)
+
+
+def _create_user(ctx: Ctx) -> Reply:
+    tenant = _authorized(ctx)
+    with tenant.lock:
+        values = _checked(_body(ctx), {**USER_WRITABLE, **USER_CREATE_ONLY})
+        required = ("accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile")
+        missing = [name for name in required if name not in values]
+        if missing:
+            raise GraphError(400, "Request_BadRequest", f"Missing required properties: {', '.join(missing)}.")
+        if _upn_taken(tenant, values["userPrincipalName"]):
+            raise GraphError(400, "Request_BadRequest", "Another object with the same value for property "
+                                                         "userPrincipalName already exists.")
+        values.pop("passwordProfile")
+        user = tenant.create_user(values)
+    return Reply(201, {"@odata.context": f"{ctx.request.host_url}v1.0/$metadata#users/$entity", **user})
+
+
+def _delete_user(ctx: Ctx, id: str) -> Reply:
+    tenant = _authorized(ctx)
+    with tenant.lock:
+        _existing_user(tenant, id)
+        tenant.delete_user(id)
+    return Reply(204)
+
+
+def _existing_group(tenant: Tenant, id: str) -> dict[str, Any]:
+    group = tenant.group(id)
+    if group is None:
+        raise _not_found(id)
+    return group
+
+
+def _patch_group(ctx: Ctx, id: str) -> Reply:
+    tenant = _authorized(ctx)
+    with tenant.lock:
+        _existing_group(tenant, id)
+        values = _checked(_body(ctx), {"displayName": str, "description": str})
+        if values:
+            tenant.update_group(id, values)
+    return Reply(204)
+
+
+def _add_member(ctx: Ctx, id: str) -> Reply:
+    tenant = _authorized(ctx)
+    with tenant.lock:
+        group = _existing_group(tenant, id)
+        ref = _body(ctx).get("@odata.id")
+        if not isinstance(ref, str) or "/directoryObjects/" not in ref:
+            raise GraphError(400, "Request_BadRequest", "The request body must be {\"@odata.id\": "
+                             "\"https://graph.microsoft.com/v1.0/directoryObjects/{id}\"}.")
+        member_id = ref.rstrip("/").rsplit("/", 1)[1]
+        found = tenant.object(member_id)
+        if found is None:
+            raise _not_found(member_id)
+        if member_id in group["members"]:
+            raise GraphError(400, "Request_BadRequest", "One or more added object references already exist for "
+                                                         "the following modified properties: 'members'.")
+        if found[0] == GROUP_TYPE and (member_id == id or any(
+                t == GROUP_TYPE and m["id"] == id for t, m in tenant.members(member_id, True))):
+            raise GraphError(400, "Request_BadRequest", "A group cannot be a member of itself (a cycle).")
+        tenant.add_member(id, member_id)
+    return Reply(204)
+
+
+def _remove_member(ctx: Ctx, id: str, member_id: str) -> Reply:
+    tenant = _authorized(ctx)
+    with tenant.lock:
+        group = _existing_group(tenant, id)
+        if member_id not in group["members"]:
+            raise _not_found(member_id)
+        tenant.remove_member(id, member_id)
+    return Reply(204)
+
+
 ROUTES = [
     Route(("GET",), "/<tenant_id>/v2.0/.well-known/openid-configuration", _openid, "entra-token", "entra",
           "OIDC discovery document; endpoints advertise the real https authority (msal requires https).",
@@ -182,6 +345,27 @@ ROUTES = [
           "Every nested member, including the nested group objects.", sdk="Graph reader", auth=False),
     Route(("GET",), "/v1.0/servicePrincipals/<id>/appRoleAssignedTo", _assigned_to, "graph", "entra",
           "Users and groups assigned to the Databricks enterprise application.", sdk="Graph reader", auth=False),
+    Route(("GET",), "/v1.0/users/delta", _users_delta, "graph", "entra",
+          "Users delta: an initial round lists every user; a deltaLink round only users changed since, deleted "
+          "ones as @removed (reason changed); $select kept in the opaque tokens.", sdk="Graph reader", auth=False),
+    Route(("GET",), "/v1.0/groups/delta", _groups_delta, "graph", "entra",
+          "Groups delta; with members in $select each group carries members@delta (added, and removed with "
+          "@removed).", sdk="Graph reader", auth=False),
+    Route(("POST",), "/v1.0/users", _create_user, "graph-write", "entra",
+          "Create a user (accountEnabled, displayName, mailNickname, userPrincipalName, passwordProfile).",
+          sdk="tests (a joiner)", auth=False, writes=True),
+    Route(("PATCH",), "/v1.0/users/<id>", _patch_user, "graph-write", "entra",
+          "Update a user's properties (accountEnabled, displayName, ...); 204.", sdk="tests", auth=False,
+          writes=True),
+    Route(("DELETE",), "/v1.0/users/<id>", _delete_user, "graph-write", "entra",
+          "Soft-delete a user (it leaves its groups); 204.", sdk="tests", auth=False, writes=True),
+    Route(("PATCH",), "/v1.0/groups/<id>", _patch_group, "graph-write", "entra",
+          "Rename a group (displayName, description); 204.", sdk="tests", auth=False, writes=True),
+    Route(("POST",), "/v1.0/groups/<id>/members/$ref", _add_member, "graph-write", "entra",
+          "Add a member by {\"@odata.id\": \".../directoryObjects/{id}\"}; 400 if already a member.",
+          sdk="tests", auth=False, writes=True),
+    Route(("DELETE",), "/v1.0/groups/<id>/members/<member_id>/$ref", _remove_member, "graph-write", "entra",
+          "Remove a direct member; 404 if it is not one.", sdk="tests", auth=False, writes=True),
 ]
 
 DECISIONS = [
@@ -193,6 +377,19 @@ DECISIONS = [
              "entra-graph.md 1.1, 1.2"),
     Decision("Graph tokens", "Only tokens the emulated token endpoint issued are accepted (401 "
              "InvalidAuthenticationToken otherwise); the scope is not checked against the resource.", "our design"),
-    Decision("Not yet emulated", "users/delta and groups/delta, Graph's own 429 throttling (use --fault), and "
-             "writes to the tenant are not served (404).", "issue 9, not finished"),
+    Decision("Graph delta", "users/delta and groups/delta keep a change log of the tenant (the seed is version 0, "
+             "each write the next). nextLink/deltaLink carry only an opaque $skiptoken/$deltatoken that encodes the "
+             "round and its $select (as Graph's do); pages of 100 (Graph chooses delta page sizes; $top, $filter, "
+             "$orderby, $count, $search are 400). A later round lists each changed object once with all its "
+             "selected properties; a soft-deleted user is {id, @removed: {reason: changed}}; a group carries "
+             "members@delta with only the memberships changed (removed ones with @removed: {reason: deleted}). "
+             "$deltatoken=latest answers an empty round and a deltaLink. A link from before a reseed is 410 "
+             "syncStateNotFound with a Location to restart; a token that does not decode is 400.",
+             "entra-graph.md 1.1, 1.2; Graph delta-query-overview, user-delta, group-delta"),
+    Decision("Graph writes", "POST /users, PATCH and DELETE /users/{id}, PATCH /groups/{id}, POST "
+             "/groups/{id}/members/$ref and DELETE /groups/{id}/members/{id}/$ref exist so tests change the tenant "
+             "the way an admin does; any token the emulated endpoint issued may write (permissions such as "
+             "User.ReadWrite.All are not checked); a soft delete removes the user from its groups.",
+             "Graph v1.0 user-update, user-delete, group-post-members, group-delete-members; permissions our "
+             "simplification"),
 ]
