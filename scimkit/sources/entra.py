@@ -31,6 +31,9 @@ from typing import Any
 
 import msal
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
 
 from ..errors import ConfigurationError, ScimkitError
 from .records import SourceGroup, SourceIdentities, SourcePerson
@@ -44,9 +47,10 @@ GROUP_DELTA_SELECT = "id,displayName,members"
 USER_TYPE, GROUP_TYPE = "#microsoft.graph.user", "#microsoft.graph.group"
 STATE_FORMAT = "scimkit-entra-delta"
 RETRY_STATUSES = (429, 503, 504)
+RETRY_BUDGET_S = 300.0  # at most this long waiting on throttling within one read
 
 
-class _Redirect(requests.adapters.HTTPAdapter):
+class _Redirect(HTTPAdapter):
     def __init__(self, public: str, base: str) -> None:
         super().__init__()
         self.public, self.base = public, base
@@ -63,6 +67,58 @@ def redirected_session(base: str) -> requests.Session:
     for public in (AUTHORITY, GRAPH_URL.rsplit("/", 1)[0]):
         session.mount(public, _Redirect(public, base.rstrip("/")))
     return session
+
+
+@dataclass
+class RetryBudget:
+    """Seconds a reader may still spend waiting on 429/503/504 (shared by every request of a read)."""
+
+    total: float
+    sleep: Callable[[float], None] = time.sleep
+    left: float = -1.0
+    waits: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.left = self.total
+        self.waits = []
+
+
+class GraphRetry(Retry):
+    """urllib3's Retry for Graph GETs (429, 503, 504; `Retry-After` honoured, else exponential
+    backoff), bounded by a RetryBudget: a wait beyond what is left ends the retries at once."""
+
+    budget: RetryBudget | None = None
+
+    @classmethod
+    def within(cls, budget: RetryBudget, retries: int) -> GraphRetry:
+        retry = cls(total=retries, connect=retries, read=retries, status=retries, status_forcelist=RETRY_STATUSES,
+                    allowed_methods=frozenset({"GET"}), backoff_factor=1, respect_retry_after_header=True,
+                    raise_on_status=False)
+        retry.budget = budget
+        return retry
+
+    def new(self, **kwargs: Any) -> GraphRetry:
+        retry = super().new(**kwargs)
+        retry.budget = self.budget
+        return retry
+
+    def sleep(self, response: Any = None) -> None:
+        wait = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
+        if wait is None:
+            wait = self.get_backoff_time()
+        budget = self.budget
+        if budget is None:
+            time.sleep(wait)
+            return
+        if wait > budget.left:
+            raise MaxRetryError(None, "", ResponseError(  # type: ignore[arg-type]
+                f"waiting {wait:g} s more is beyond the retry budget ({budget.left:g} s of {budget.total:g} s left)"))
+        budget.left -= wait
+        budget.waits.append(wait)
+        budget.sleep(wait)
 
 
 class EntraError(ScimkitError):
@@ -153,43 +209,54 @@ def credentials_strategy(tokens: EntraTokens, scope: str = AZURE_DATABRICKS_SCOP
 
 
 class GraphReader:
-    """Microsoft Graph v1.0 reads with paging (`@odata.nextLink` verbatim) and 429/503 Retry-After."""
+    """Microsoft Graph v1.0 reads with paging (`@odata.nextLink` verbatim) and, through urllib3's Retry
+    in the session's adapters, 429/503/504 retried after `Retry-After` within `retry_budget_s` seconds
+    of waiting per read. The session is the reader's: its adapters get the retry policy."""
 
     def __init__(self, credentials: EntraCredentials, session: requests.Session | None = None,
                  base_url: str = GRAPH_URL, max_retries: int = 5, sleep: Callable[[float], None] = time.sleep,
-                 tokens: EntraTokens | None = None) -> None:
+                 tokens: EntraTokens | None = None, retry_budget_s: float = RETRY_BUDGET_S) -> None:
         self.session = session or requests.Session()
         self.tokens = tokens or EntraTokens(credentials, http_client=self.session)
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
-        self.sleep = sleep
-        self.requests = 0  # Graph requests sent by this reader
+        self.budget = RetryBudget(retry_budget_s, sleep)
+        retry = GraphRetry.within(self.budget, max_retries)
+        for adapter in self.session.adapters.values():  # urllib3 retries GETs inside the session's adapters
+            if isinstance(adapter, HTTPAdapter):
+                adapter.max_retries = retry
+        self.requests = 0  # Graph requests sent by this reader, retries included
         self.changes: dict[str, Any] = {}  # objects the last delta read's rounds returned
 
     def __repr__(self) -> str:
         return f"GraphReader({self.tokens.credentials!r}, base_url={self.base_url!r})"
 
     def get(self, url: str) -> dict[str, Any]:
-        for attempt in range(self.max_retries + 1):
-            self.requests += 1
+        """One Graph GET (retried on 429/503/504 within the budget by the session's GraphRetry)."""
+        where = url.split("?")[0]
+        waits_before = len(self.budget.waits)
+        try:
             response = self.session.get(url, headers={"Authorization": f"Bearer {self.tokens.token()}"},
                                         timeout=60)
-            if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
-                retry_after = response.headers.get("Retry-After")
-                self.sleep(float(retry_after) if retry_after else min(2 ** attempt, 30))
-                continue
-            if response.status_code >= 400:
-                try:
-                    error = response.json().get("error", {})
-                except ValueError:
-                    error = {}
-                if response.status_code == 410 or error.get("code") in ("syncStateNotFound", "resyncRequired"):
-                    raise DeltaLinkExpired(f"Graph no longer knows the delta link for {url.split('?')[0]} "
-                                           f"({response.status_code} {error.get('code', '')}); a full read follows")
-                raise EntraError(f"Graph GET {url.split('?')[0]} answered {response.status_code} "
-                                 f"{error.get('code', '')}: {error.get('message', response.text[:200])}")
-            return response.json()
-        raise EntraError(f"Graph GET {url.split('?')[0]} still throttled after {self.max_retries} retries")
+        except requests.exceptions.RetryError as exc:
+            self.requests += len(self.budget.waits) - waits_before + 1
+            reason = getattr(exc.args[0], "reason", exc) if exc.args else exc
+            raise EntraError(f"Graph GET {where} still throttled: {reason}") from None
+        retries = getattr(response.raw, "retries", None)
+        retried = len(retries.history) if retries is not None else 0
+        self.requests += 1 + retried
+        if response.status_code >= 400:
+            try:
+                error = response.json().get("error", {})
+            except ValueError:
+                error = {}
+            if response.status_code == 410 or error.get("code") in ("syncStateNotFound", "resyncRequired"):
+                raise DeltaLinkExpired(f"Graph no longer knows the delta link for {where} "
+                                       f"({response.status_code} {error.get('code', '')}); a full read follows")
+            after = f" after {retried} retries" if retried else ""
+            raise EntraError(f"Graph GET {where} answered {response.status_code} "
+                             f"{error.get('code', '')}{after}: {error.get('message', response.text[:200])}")
+        return response.json()
 
     def pages(self, path: str) -> Iterator[dict[str, Any]]:
         url: str | None = f"{self.base_url}{path}"
@@ -217,6 +284,7 @@ class GraphReader:
 
         With `state_dir`, through Graph delta queries (module docstring): a second run requests only
         what changed since the first (`self.changes` says how many objects each round returned)."""
+        self.budget.reset()
         assigned = {a["principalId"] for a in self.app_assignments(application_id)} if application_id else set()
         if state_dir is not None:
             users, groups = self._delta(Path(state_dir))

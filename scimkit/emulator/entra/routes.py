@@ -386,6 +386,12 @@ DECISIONS = [
              "$deltatoken=latest answers an empty round and a deltaLink. A link from before a reseed is 410 "
              "syncStateNotFound with a Location to restart; a token that does not decode is 400.",
              "entra-graph.md 1.1, 1.2; Graph delta-query-overview, user-delta, group-delta"),
+    Decision("Graph throttling", "Switched on by path with the shared fault rules (--fault or POST /_scimkit/faults, "
+             "e.g. 'GET:/v1.0/users/delta:429:2'); on Entra paths an injected 429 or 503 carries Retry-After: 1 and "
+             "Graph's body {error: {code: TooManyRequests | serviceNotAvailable, message, innerError: {date, "
+             "request-id}}}; any other unmatched /v1.0/ path is Graph's 404 Request_ResourceNotFound. No resource-"
+             "unit bucket is emulated (--rate-limits does not cover Graph).",
+             "entra-graph.md 1.4; Graph throttling and errors docs"),
     Decision("Graph writes", "POST /users, PATCH and DELETE /users/{id}, PATCH /groups/{id}, POST "
              "/groups/{id}/members/$ref and DELETE /groups/{id}/members/{id}/$ref exist so tests change the tenant "
              "the way an admin does; any token the emulated endpoint issued may write (permissions such as "
