@@ -3,12 +3,14 @@
 `drift(source, snapshot)` returns one DataFrame, one row per difference:
 
     kind     string  missing_user | extra_user | active_mismatch | missing_membership |
-                     extra_membership | missing_group | renamed_group
+                     extra_membership | missing_group | renamed_group | unlisted_members |
+                     missing_assignment | extra_assignment
     subject  string  the user's email, or the group's name in the source
     group    string  the group (Databricks name where it exists), empty for user rows
     cause    string  nested group not flattened | not assigned to the application | renamed |
                      deleted in the console | disabled but still active | sync pending |
-                     joiner not provisioned | leaver still active | mover not applied
+                     joiner not provisioned | leaver still active | mover not applied |
+                     members not listed by SCIM under automatic identity management
     fix_in   string  identity provider | Databricks
     fix      string  what to do
     detail   string  the evidence (e.g. the nested group the membership comes through)
@@ -18,6 +20,14 @@ application, or direct members of an assigned group); a disabled person is never
 assigned groups are compared; memberships are compared after flattening nesting on both sides,
 and a membership that arrives only through a nested group the connector did not provision is
 "nested group not flattened". A roster is a change file: only the people it lists are compared.
+
+Automatic identity management (AIM): an account under AIM resolves a group's members from Entra on
+demand, so SCIM may list none of them. No account setting readable through SCIM says whether AIM
+is on (the documented signals are in the IAM v2 API: "if automatic identity management is on and
+the group has an external_id, its members come from your identity provider"), so this is a
+heuristic, kept conservative: a group that came from the IdP (its externalId is the Entra group's
+id) with no members at all in SCIM while Entra lists people in it who are in the account gives one
+`unlisted_members` row instead of one `missing_membership` row per person.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from .sources.records import SourceIdentities
 
 COLUMNS = ["kind", "subject", "group", "cause", "fix_in", "fix", "detail"]
 IDP, DATABRICKS = "identity provider", "Databricks"
+AIM_CAUSE = "members not listed by SCIM under automatic identity management"
 
 
 def drift(source: SourceIdentities, snapshot: Any) -> pd.DataFrame:
@@ -92,6 +103,7 @@ def _entra(source: SourceIdentities, snapshot: Any) -> list[dict]:
                              "enabled in Entra, inactive in Databricks"))
     db_groups = {str(r.group_name).casefold(): r for r in snapshot.groups.itertuples()}
     by_external = {str(r.external_id): r for r in snapshot.groups.itertuples() if isinstance(r.external_id, str)}
+    with_members = {str(r.group_name).casefold() for r in snapshot.memberships.itertuples()}
     matched: dict[str, str] = {}  # source group key -> Databricks group name
     for g in source.groups:
         db = by_external.get(g.external_id or "") or db_groups.get(g.key)
@@ -111,6 +123,16 @@ def _entra(source: SourceIdentities, snapshot: Any) -> list[dict]:
         expected = {m for m in source.transitive_members(g.name) if m in users}
         actual = db_transitive.get(db_name.casefold(), set())
         direct = {m.casefold() for m in g.members}
+        from_idp = g.external_id is not None and g.external_id in by_external \
+            and str(by_external[g.external_id].group_name) == db_name
+        if from_idp and db_name.casefold() not in with_members and expected & direct:
+            rows.append(_row("unlisted_members", g.name, db_name, AIM_CAUSE, DATABRICKS,
+                             "if the account uses automatic identity management, nothing (members are resolved "
+                             "from Entra on demand; see a member's groups with the IAM v2 API); otherwise "
+                             "restart provisioning so the members arrive",
+                             f"{len(expected & direct)} direct members in Entra, none listed by SCIM "
+                             "(heuristic: a group from the IdP with no SCIM members)"))
+            continue
         for email in sorted(expected - actual):
             if email in direct:
                 rows.append(_row("missing_membership", email, db_name, "sync pending", IDP,
