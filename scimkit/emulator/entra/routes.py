@@ -72,7 +72,7 @@ def _token(ctx: Ctx, tenant_id: str) -> Reply:
     if not scope.endswith("/.default"):
         raise TokenError(400, "invalid_scope", "AADSTS1002012: client credentials need a '<resource>/.default' scope.")
     return Reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                       "access_token": tenant.issue_token()})
+                       "access_token": tenant.issue_token(client_id, scope)})
 
 
 def _authorized(ctx: Ctx) -> Tenant:
@@ -375,6 +375,12 @@ DECISIONS = [
     Decision("Graph paging", "$top 1-999 (default 100; outside that range 400 Request_BadRequest); nextLink is "
              "absolute, on the emulator's own host, and carries $select, $top and an opaque $skiptoken.",
              "entra-graph.md 1.1, 1.2"),
+    Decision("Entra tokens for Azure Databricks", "A token the emulated tenant issued for the scope "
+             "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default (the Azure Databricks resource) is accepted by the "
+             "account and workspace APIs as the account's service principal whose applicationId is the token's "
+             "client id: an account admin if it holds the account_admin role, else read-only. A client with no "
+             "such service principal is 401. Graph-scoped tokens are not accepted there.",
+             "entra-graph.md 3; Azure Databricks docs on Entra service-principal tokens"),
     Decision("Graph tokens", "Only tokens the emulated token endpoint issued are accepted (401 "
              "InvalidAuthenticationToken otherwise); the scope is not checked against the resource.", "our design"),
     Decision("Graph delta", "users/delta and groups/delta keep a change log of the tenant (the seed is version 0, "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 TENANT_FILE = "entra_tenant.json"
+AZURE_DATABRICKS_RESOURCE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"  # the Azure Databricks first-party app
 USER_TYPE, GROUP_TYPE = "#microsoft.graph.user", "#microsoft.graph.group"
 
 
@@ -40,6 +41,7 @@ class Tenant:
     groups: list[dict[str, Any]] = field(default_factory=list)
     application: dict[str, Any] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
+    grants: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (client id, scope)
     lock: threading.RLock = field(default_factory=threading.RLock)
     seed_dir: Path | None = None
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -59,14 +61,20 @@ class Tenant:
     def reloaded(self) -> Tenant:
         """The seed again, in a new epoch; issued tokens stay valid (msal caches them)."""
         fresh = Tenant.load(self.seed_dir)
-        fresh.tokens = self.tokens
+        fresh.tokens, fresh.grants = self.tokens, self.grants
         return fresh
 
-    def issue_token(self) -> str:
+    def issue_token(self, client_id: str = "", scope: str = "") -> str:
         token = "entra-" + secrets.token_urlsafe(24)
         with self.lock:
             self.tokens.add(token)
+            self.grants[token] = (client_id, scope)
         return token
+
+    def databricks_client(self, token: str) -> str | None:
+        """The client id a token was issued to, if it was issued for the Azure Databricks resource."""
+        client_id, scope = self.grants.get(token, ("", ""))
+        return client_id if scope.split("/")[0] == AZURE_DATABRICKS_RESOURCE else None
 
     # -- reads ----------------------------------------------------------------------------------
     def object(self, object_id: str) -> tuple[str, dict[str, Any]] | None:
