@@ -56,6 +56,10 @@ class _Redirect(HTTPAdapter):
         self.public, self.base = public, base
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        # As a reverse proxy does: the tenant learns the public origin, so the links it answers
+        # (nextLink, deltaLink) name the public host and stay valid for a later run.
+        scheme, _, host = self.public.partition("://")
+        request.headers["X-Forwarded-Proto"], request.headers["X-Forwarded-Host"] = scheme, host
         request.url = (request.url or "").replace(self.public, self.base, 1)
         return super().send(request, **kwargs)
 

@@ -106,6 +106,16 @@ def test_delta_refuses_what_graph_refuses(emu, graph) -> None:  # noqa: ANN001,F
     assert session.patch(f"{GRAPH}/users/nobody", json={}, headers=headers).status_code == 404
 
 
+def test_links_name_the_public_origin_a_proxy_forwards(emu, graph) -> None:  # noqa: ANN001,F811
+    session, headers = graph
+    public = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "graph.microsoft.com"}
+    body = session.get(f"{GRAPH}/users/delta", headers={**headers, **public}).json()
+    assert body["@odata.nextLink"].startswith("https://graph.microsoft.com/v1.0/users/delta?$skiptoken=")
+    hostile = {"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "evil.example/<x>"}
+    body = session.get(f"{GRAPH}/users/delta", headers={**headers, **hostile}).json()
+    assert body["@odata.nextLink"].startswith(f"{emu.host}/v1.0/users/delta?$skiptoken=")
+
+
 def test_second_read_requests_only_what_changed_and_equals_a_full_read(emu, graph, tmp_path) -> None:  # noqa: ANN001,F811
     session, headers = graph
     before = _graph_requests(emu)

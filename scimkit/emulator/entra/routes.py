@@ -7,6 +7,7 @@ later delta round has something to return).
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,19 @@ def _authorized(ctx: Ctx) -> Tenant:
     return tenant
 
 
+FORWARDED_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+
+
+def _origin(ctx: Ctx) -> str:
+    """Where links point: the public origin a proxy names (X-Forwarded-Proto/-Host, as a client that
+    rewrites graph.microsoft.com to this emulator sends), else the emulator's own host."""
+    headers = ctx.request.headers
+    host, proto = headers.get("X-Forwarded-Host", ""), headers.get("X-Forwarded-Proto", "")
+    if FORWARDED_HOST.match(host) and proto in ("http", "https"):
+        return f"{proto}://{host}"
+    return ctx.request.host_url.rstrip("/")
+
+
 def _page(ctx: Ctx, items: list[tuple[str, dict[str, Any]]], default_fields: tuple[str, ...]) -> Reply:
     args = ctx.args
     try:
@@ -103,11 +117,11 @@ def _page(ctx: Ctx, items: list[tuple[str, dict[str, Any]]], default_fields: tup
         row.update({f: obj.get(f) for f in select if f != "members"})
         row.setdefault("id", obj["id"])
         value.append(row)
-    body: dict[str, Any] = {"@odata.context": f"{ctx.request.host_url}v1.0/$metadata", "value": value}
+    body: dict[str, Any] = {"@odata.context": f"{_origin(ctx)}/v1.0/$metadata", "value": value}
     if offset + top < len(items):
         query = {k: v for k, v in args.items() if k != "$skiptoken"}
         query["$skiptoken"] = str(offset + top)
-        body["@odata.nextLink"] = (f"{ctx.request.host_url.rstrip('/')}{ctx.request.path}?"
+        body["@odata.nextLink"] = (f"{_origin(ctx)}{ctx.request.path}?"
                                    + urllib.parse.urlencode(query, safe="$,"))
     return Reply(200, body)
 
@@ -172,7 +186,7 @@ def _delta(ctx: Ctx, kind: str) -> Reply:
     select = tuple(f.strip() for f in args.get("$select", "").split(",") if f.strip()) or defaults
     if kind == "groups" and args.get("$expand", "").strip() == "members" and "members" not in select:
         select = (*select, "members")  # the older documented form of the same request
-    base = f"{ctx.request.host_url.rstrip('/')}{ctx.request.path}"
+    base = f"{_origin(ctx)}{ctx.request.path}"
     try:
         rnd = delta.resume(args.get("$skiptoken"), args.get("$deltatoken"), select, tenant)
     except delta.BadToken:
@@ -183,7 +197,7 @@ def _delta(ctx: Ctx, kind: str) -> Reply:
                          "start a full synchronization (Location).", {"Location": restart}) from None
     items = delta.user_items(tenant, rnd) if kind == "users" else delta.group_items(tenant, rnd)
     page = items[rnd.offset:rnd.offset + delta.DELTA_PAGE]
-    body: dict[str, Any] = {"@odata.context": f"{ctx.request.host_url}v1.0/$metadata#{kind}", "value": page}
+    body: dict[str, Any] = {"@odata.context": f"{_origin(ctx)}/v1.0/$metadata#{kind}", "value": page}
     if rnd.offset + delta.DELTA_PAGE < len(items):
         body["@odata.nextLink"] = f"{base}?$skiptoken={rnd.token(rnd.offset + delta.DELTA_PAGE, tenant.epoch)}"
     else:
@@ -269,7 +283,7 @@ def _create_user(ctx: Ctx) -> Reply:
                                                          "userPrincipalName already exists.")
         values.pop("passwordProfile")
         user = tenant.create_user(values)
-    return Reply(201, {"@odata.context": f"{ctx.request.host_url}v1.0/$metadata#users/$entity", **user})
+    return Reply(201, {"@odata.context": f"{_origin(ctx)}/v1.0/$metadata#users/$entity", **user})
 
 
 def _delete_user(ctx: Ctx, id: str) -> Reply:
@@ -373,7 +387,9 @@ DECISIONS = [
              "tests keep msal's real authority https://login.microsoftonline.com/<tenant> and rewrite that host to "
              "the emulator in a requests HTTPAdapter (instance_discovery=False).", "entra-graph.md 2.3 (C1)"),
     Decision("Graph paging", "$top 1-999 (default 100; outside that range 400 Request_BadRequest); nextLink is "
-             "absolute, on the emulator's own host, and carries $select, $top and an opaque $skiptoken.",
+             "absolute, on the emulator's own host (or on the public origin named by X-Forwarded-Proto and "
+             "X-Forwarded-Host, which scimkit's redirected_session sends as a reverse proxy would, so stored delta "
+             "links name graph.microsoft.com), and carries $select, $top and an opaque $skiptoken.",
              "entra-graph.md 1.1, 1.2"),
     Decision("Entra tokens for Azure Databricks", "A token the emulated tenant issued for the scope "
              "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default (the Azure Databricks resource) is accepted by the "
