@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
-from ..errors import ConfigurationError, ScimkitError
+from ..errors import ConfigurationError, ConnectionFailed, ScimkitError
 from .records import SourceGroup, SourceIdentities, SourcePerson
 
 AUTHORITY = "https://login.microsoftonline.com"
@@ -127,6 +127,11 @@ class GraphRetry(Retry):
 
 class EntraError(ScimkitError):
     """A token or Graph request failed; the message names the request, never the secret."""
+
+
+class GraphUnavailable(EntraError, ConnectionFailed):
+    """Graph did not answer, or stayed throttled or unavailable past the retries or the budget: the
+    read is incomplete (the CLI exits 3), not a configuration problem."""
 
 
 class DeltaLinkExpired(EntraError):
@@ -245,7 +250,10 @@ class GraphReader:
         except requests.exceptions.RetryError as exc:
             self.requests += len(self.budget.waits) - waits_before + 1
             reason = getattr(exc.args[0], "reason", exc) if exc.args else exc
-            raise EntraError(f"Graph GET {where} still throttled: {reason}") from None
+            raise GraphUnavailable(f"Graph GET {where} still throttled: {reason}") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise GraphUnavailable(f"Graph GET {where} could not be reached ({type(exc).__name__}). Fix: check "
+                                   "the network to graph.microsoft.com from here (proxy, firewall)") from None
         retries = getattr(response.raw, "retries", None)
         retried = len(retries.history) if retries is not None else 0
         self.requests += 1 + retried
@@ -258,7 +266,8 @@ class GraphReader:
                 raise DeltaLinkExpired(f"Graph no longer knows the delta link for {where} "
                                        f"({response.status_code} {error.get('code', '')}); a full read follows")
             after = f" after {retried} retries" if retried else ""
-            raise EntraError(f"Graph GET {where} answered {response.status_code} "
+            failure = GraphUnavailable if response.status_code in RETRY_STATUSES else EntraError
+            raise failure(f"Graph GET {where} answered {response.status_code} "
                              f"{error.get('code', '')}{after}: {error.get('message', response.text[:200])}")
         return response.json()
 

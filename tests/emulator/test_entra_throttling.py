@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from scimkit.sources.entra import EntraError
+from scimkit.errors import ConnectionFailed
+from scimkit.sources.entra import GraphUnavailable
 
 from .test_entra_source import _reader
 from .test_entra_tenant import GRAPH, TENANT, _app, _session, emu  # noqa: F401 - the module fixture
@@ -67,10 +68,11 @@ def test_the_retry_budget_bounds_the_waiting(fresh) -> None:  # noqa: ANN001
     sleeps: list[float] = []
     reader = _reader(fresh, sleeps)
     reader.budget.total = 3.0
-    with pytest.raises(EntraError) as raised:
+    with pytest.raises(GraphUnavailable) as raised:
         reader.read()
     assert sleeps == [1.0, 1.0, 1.0] and "retry budget" in str(raised.value) and "/v1.0/groups" in str(raised.value)
     assert reader.requests == 1 + 4  # users, then the groups request and its three retries
+    assert isinstance(raised.value, ConnectionFailed)  # an incomplete read (exit 3), not bad input
 
 
 def test_retries_are_bounded_in_number_too(fresh) -> None:  # noqa: ANN001
@@ -80,7 +82,7 @@ def test_retries_are_bounded_in_number_too(fresh) -> None:  # noqa: ANN001
     reader.session.adapters["https://graph.microsoft.com"].max_retries = \
         reader.session.adapters["https://graph.microsoft.com"].max_retries.new(total=2, status=2)
     before = _graph_requests(fresh)
-    with pytest.raises(EntraError) as raised:
+    with pytest.raises(GraphUnavailable) as raised:
         reader.groups()
     assert "503 serviceNotAvailable after 2 retries" in str(raised.value) and len(sleeps) == 2
     assert _graph_requests(fresh) - before == 3 == reader.requests
