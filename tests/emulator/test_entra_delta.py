@@ -70,6 +70,9 @@ def test_groups_delta_carries_members_delta(emu, graph) -> None:  # noqa: ANN001
     emea = next(i for i in items if i["id"] == GROUPS["Sales.EMEA"]["id"])
     assert {m["id"] for m in emea["members@delta"]} == set(GROUPS["Sales.EMEA"]["members"])
     assert {m["@odata.type"] for m in emea["members@delta"]} == {"#microsoft.graph.user", "#microsoft.graph.group"}
+    backend = [i for i in items if i["id"] == GROUPS["Software.Backend"]["id"]]  # 26 members: split in two
+    assert [len(i["members@delta"]) for i in backend] == [20, len(GROUPS["Software.Backend"]["members"]) - 20]
+    assert {m["id"] for i in backend for m in i["members@delta"]} == set(GROUPS["Software.Backend"]["members"])
     names = [i for i in items if "members@delta" not in i]
     assert names == [] and "members@delta" not in session.get(
         f"{GRAPH}/groups/delta?$select=displayName", headers=headers).json()["value"][0]

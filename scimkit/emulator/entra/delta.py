@@ -18,6 +18,7 @@ from typing import Any
 from .rules import GROUP_TYPE, USER_TYPE, Tenant
 
 DELTA_PAGE = 100  # Graph picks delta page sizes itself ($top is not supported on delta)
+MEMBERS_PER_OBJECT = 20  # a larger group's members@delta is split over several appearances of it
 
 
 class BadToken(ValueError):
@@ -106,8 +107,9 @@ def group_items(tenant: Tenant, rnd: Round) -> list[dict[str, Any]]:
             for g in tenant.groups:
                 row = _row(GROUP_TYPE, g, rnd.select)
                 if with_members:
-                    row["members@delta"] = [{"@odata.type": t, "id": m["id"]} for t, m in tenant.members(g["id"], False)]
-                out.append(row)
+                    out += _split(row, [{"@odata.type": t, "id": m["id"]} for t, m in tenant.members(g["id"], False)])
+                else:
+                    out.append(row)
             return out
         if rnd.since == rnd.upto:
             return []
@@ -131,6 +133,13 @@ def group_items(tenant: Tenant, rnd: Round) -> list[dict[str, Any]]:
                     if removed:
                         entry["@removed"] = {"reason": "deleted"}
                     entries.append(entry)
-                row["members@delta"] = entries
-            out.append(row)
+                out += _split(row, entries)
+            else:
+                out.append(row)
         return out
+
+
+def _split(row: dict[str, Any], members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The group once per MEMBERS_PER_OBJECT members (at least once), as Graph splits large groups."""
+    chunks = [members[i:i + MEMBERS_PER_OBJECT] for i in range(0, len(members), MEMBERS_PER_OBJECT)] or [[]]
+    return [{**row, "members@delta": chunk} for chunk in chunks]

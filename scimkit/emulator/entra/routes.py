@@ -401,7 +401,8 @@ DECISIONS = [
              "InvalidAuthenticationToken otherwise); the scope is not checked against the resource.", "our design"),
     Decision("Graph delta", "users/delta and groups/delta keep a change log of the tenant (the seed is version 0, "
              "each write the next). nextLink/deltaLink carry only an opaque $skiptoken/$deltatoken that encodes the "
-             "round and its $select (as Graph's do); pages of 100 (Graph chooses delta page sizes; $top, $filter, "
+             "round and its $select (as Graph's do); a group's members@delta holds at most 20 members, a larger "
+             "group appears again (consecutively) with the next ones; pages of 100 (Graph chooses delta page sizes; $top, $filter, "
              "$orderby, $count, $search are 400). A later round lists each changed object once with all its "
              "selected properties; a soft-deleted user is {id, @removed: {reason: changed}}; a group carries "
              "members@delta with only the memberships changed (removed ones with @removed: {reason: deleted}). "
@@ -410,7 +411,7 @@ DECISIONS = [
              "entra-graph.md 1.1, 1.2; Graph delta-query-overview, user-delta, group-delta"),
     Decision("Graph throttling", "Switched on by path with the shared fault rules (--fault or POST /_scimkit/faults, "
              "e.g. 'GET:/v1.0/users/delta:429:2'); on Entra paths an injected 429 or 503 carries Retry-After: 1 and "
-             "Graph's body {error: {code: TooManyRequests | serviceNotAvailable, message, innerError: {date, "
+             "Graph's body {error: {code: TooManyRequests or serviceNotAvailable, message, innerError: {date, "
              "request-id}}}; any other unmatched /v1.0/ path is Graph's 404 Request_ResourceNotFound. No resource-"
              "unit bucket is emulated (--rate-limits does not cover Graph).",
              "entra-graph.md 1.4; Graph throttling and errors docs"),
