@@ -277,7 +277,8 @@ def _drift_command(args: argparse.Namespace) -> int:
         else:
             creds = entra.EntraCredentials.from_env()
             application = args.application
-        source = entra.GraphReader(creds, session=session).read(application_id=application)
+        source = entra.GraphReader(creds, session=session).read(application_id=application,
+                                                                state_dir=args.entra_state)
     frame = drift(source, snap)
     if frame.empty:
         print("no drift")
@@ -354,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "AZURE_CLIENT_SECRET from the environment; with --emulator the emulated tenant)")
     drift.add_argument("--application", metavar="OBJECT_ID",
                        help="object id of the Databricks enterprise application (its service principal) in Entra")
+    drift.add_argument("--entra-state", metavar="DIR",
+                       help="keep Graph delta links and the last Entra read in DIR: a later run reads only what "
+                       "changed in Entra since (contains names and emails, no secrets)")
     _add_connection_flags(drift)
     drift.set_defaults(func=_drift_command)
     return parser

@@ -981,6 +981,11 @@ ROSTER_JOINERS = [
 ROSTER_MOVERS = [("Analysts.NonProd", "Analysts.Prod"), ("QA", "Software.Backend")]
 ROSTER_LEAVERS = ["Sales.Ops", "Marketing.Interns"]
 ROSTER_UNCHANGED = ["Legal", "HR.Analytics"]
+# A person of an unchanged group whose roster row lists a workspace they cannot reach (drift:
+# missing_assignment), and the console-created user in no group, listed with another workspace
+# than the one they are directly assigned to (missing_assignment and extra_assignment).
+ROSTER_WORKSPACE_MISSING = {"Legal": "company-analytics"}
+ROSTER_WORKSPACE_MOVER_TO = "company-dev"
 ROSTER_JOIN_DATE = "2026-11-30"
 ROSTER_LEAVE_DATE = "2026-11-27"
 
@@ -1125,8 +1130,21 @@ def build_identity_provider(docs: dict[str, Any]) -> dict[str, Any]:
         roster_planted.append({"kind": "leaver", "user": u["userName"], "end_date": ROSTER_LEAVE_DATE})
     for group in ROSTER_UNCHANGED:
         u = next(p for p in direct_people(group) if p["active"])
-        rows.append([u["userName"], u["displayName"], ";".join(direct_groups(u["id"])), "", "2022-01-10", "",
+        workspace = ROSTER_WORKSPACE_MISSING.get(group, "")
+        rows.append([u["userName"], u["displayName"], ";".join(direct_groups(u["id"])), workspace, "2022-01-10", "",
                      f"E{next(employee)}"])
+        if workspace:
+            roster_planted.append({"kind": "workspace_missing", "user": u["userName"], "workspace": workspace,
+                                   "detail": "listed in the roster; not reached directly or through a group"})
+    direct_ws = [(w["workspace_name"], user_by_id[a["principal_id"]]) for w in docs["workspaces"]
+                 for a in w["assignments"] if a["principal_id"] in user_by_id]
+    name, u = next((n, u) for n, u in direct_ws if u["active"] and not direct_groups(u["id"]))
+    rows.append([u["userName"], u["displayName"], "", ROSTER_WORKSPACE_MOVER_TO, "2021-05-03", "",
+                 f"E{next(employee)}"])
+    roster_planted.append({"kind": "workspace_mover", "user": u["userName"], "from": name,
+                           "to": ROSTER_WORKSPACE_MOVER_TO,
+                           "detail": f"the roster lists {ROSTER_WORKSPACE_MOVER_TO}; Databricks has a direct "
+                                     f"assignment to {name} only"})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ROSTER_COLUMNS)
