@@ -37,6 +37,15 @@ def _item(topic: str, subject: str, detail: str, proposal: str = "") -> dict[str
     return {"topic": topic, "subject": subject, "detail": detail, "proposal": proposal}
 
 
+def _needs_catalog(snapshot: Any, what: str) -> None:
+    """Refuse a snapshot whose Unity Catalog was not read: it would show a leaver holding nothing."""
+    c = snapshot.completeness
+    if len(c) and (c["object_type"] == "unity_catalog").any():
+        raise InvalidInput(f"{what} needs Unity Catalog (what the leaver holds and owns), and this snapshot of "
+                           f"account {snapshot.account_id} has no catalog read.", field="snapshot",
+                           fix="pass scimkit.snapshot(account) or plans.read_state(account)")
+
+
 def _direct_groups(snapshot: Any, name: str) -> list[str]:
     m = snapshot.memberships
     return sorted(m.loc[m["member_name"].str.casefold() == name.casefold(), "group_name"], key=str.casefold)
@@ -58,6 +67,7 @@ def offboarding(snapshot: Any, leaver: str, fallback_owner: str | None = None, m
 
 def _offboard(snapshot: Any, view: AccountView, leaver: str, fallback_owner: str | None, manager: str | None,
               revoke_direct_grants: bool, reason: str) -> tuple[list[Change], list[dict[str, str]]]:
+    _needs_catalog(snapshot, "offboarding")
     user = view.users.get(leaver.casefold())
     if user is None:
         raise InvalidInput(f"No user {leaver} in account {snapshot.account_id}.", field="leaver", value=leaver,
