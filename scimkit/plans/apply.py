@@ -7,6 +7,7 @@ Memberships are batched: one PATCH per group per plan, under the client-side `sc
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import uuid
 from collections.abc import Callable
@@ -121,7 +122,9 @@ def apply(plan: Plan, account: Account, journal: Any = None, dry_run: bool = Tru
 
         raise InvalidInput("Applying a plan needs a journal.", field="journal",
                            fix="pass journal='apply-journal.jsonl' (or a history backend on Databricks)")
-    return _Run(plan, account, state, opened, who or _who(account)).run()
+    lock = getattr(opened, "lock", None)
+    with (lock() if lock is not None else contextlib.nullcontext()):
+        return _Run(plan, account, state, opened, who or _who(account)).run()
 
 
 def _who(account: Account) -> str:
