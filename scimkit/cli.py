@@ -360,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "changed in Entra since (contains names and emails, no secrets)")
     _add_connection_flags(drift)
     drift.set_defaults(func=_drift_command)
+
+    from .cli_plans import add_commands as add_plan_commands  # `plan` and `apply`
+
+    add_plan_commands(command, _add_connection_flags)
     return parser
 
 
