@@ -214,7 +214,11 @@ def _report_command(args: argparse.Namespace) -> int:
     snap = result["snapshot"]
     if not snap.is_complete:
         print(f"INCOMPLETE: account {snap.account_id} could not be read completely ({len(snap.completeness)} "
-              "read(s) failed); the findings below cover only what was read")
+              "read(s) failed); what was not read is unknown, and no conclusion or fix is drawn from it")
+        for line in compliance.not_read(snap):
+            print(f"not read: {line}")
+        for line in result.get("withheld", compliance.withheld(findings)):
+            print(f"withheld: {line}")
     print(f"account {snap.account_id}, snapshot {snap.snapshot_time.isoformat()}"
           + (f", compared with {result['previous'].isoformat()}" if result["previous"] is not None else ""))
     if len(findings):
@@ -277,7 +281,8 @@ def _drift_command(args: argparse.Namespace) -> int:
         else:
             creds = entra.EntraCredentials.from_env()
             application = args.application
-        source = entra.GraphReader(creds, session=session).read(application_id=application)
+        source = entra.GraphReader(creds, session=session).read(application_id=application,
+                                                                state_dir=args.entra_state)
     frame = drift(source, snap)
     if frame.empty:
         print("no drift")
@@ -356,8 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
                       "AZURE_CLIENT_SECRET from the environment; with --emulator the emulated tenant)")
     drift.add_argument("--application", metavar="OBJECT_ID",
                        help="object id of the Databricks enterprise application (its service principal) in Entra")
+    drift.add_argument("--entra-state", metavar="DIR",
+                       help="keep Graph delta links and the last Entra read in DIR: a later run reads only what "
+                       "changed in Entra since (contains names and emails, no secrets)")
     _add_connection_flags(drift)
     drift.set_defaults(func=_drift_command)
+
+    from .cli_plans import add_commands as add_plan_commands  # `plan` and `apply`
+
+    add_plan_commands(command, _add_connection_flags)
     return parser
 
 

@@ -9,6 +9,7 @@ concurrently under the `scim-get` limit. Every failed read is recorded, never sk
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -225,7 +226,8 @@ def read_identities(account: Account, workers: int = 8, progress: bool = True) -
 # -- looking up one principal ------------------------------------------------------------------------
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A SCIM filter value: a JSON string (RFC 7644 3.4.2.2), so `"` and `\\` round-trip."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def find_user(account: Account, user_name: str) -> iam.User | None:

@@ -100,7 +100,7 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        family = "scim" if "/scim/v2" in request.path else "api"
+        family = "scim" if "/scim/v2" in request.path else "entra" if request.path.startswith("/v1.0/") else "api"
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, path_args = adapter.match()
@@ -164,6 +164,9 @@ class EmulatorApp:
         """Restore the seed; the default workspace is read once per seeding, not per request."""
         self._reseed()
         self.default_workspace_id = scim_routes.default_workspace_id(self.store)
+        tenant = getattr(self, "entra", None)
+        if tenant is not None:  # the Entra tenant too, in a new epoch (earlier delta links are stale)
+            self.entra = tenant.reloaded()
 
     # -- steps --------------------------------------------------------------------------------
     def _authenticate(self, request: Request, route: Route) -> Caller:
@@ -185,6 +188,8 @@ class EmulatorApp:
             if not request.path.startswith(f"{SCIM_21_MARKER}{cfg.account_id}/scim/v2/"):
                 raise family_error(family, 403, "This SCIM provisioning token is valid only under "
                                                 f"/api/2.1/accounts/{cfg.account_id}/scim/v2/.")
+        elif (entra_caller := self._entra_caller(token, family)) is not None:
+            caller = entra_caller
         else:
             caller = self._oauth_caller(token, request, family)
         if (route.writes or request.method not in ("GET", "HEAD")) and not caller.can_write:
@@ -216,6 +221,26 @@ class EmulatorApp:
         if not assigned:
             raise family_error(route.family, 403, f"Service principal {caller.principal_name} is not assigned to "
                                                   f"workspace {workspace_id}.")
+
+    def _entra_caller(self, token: str, family: str) -> Caller | None:
+        """An Entra token for Azure Databricks from the emulated tenant acts as the account's service
+        principal whose applicationId is the token's client id (entra-graph.md 3)."""
+        tenant = getattr(self, "entra", None)
+        client_id = tenant.databricks_client(token) if tenant is not None else None
+        if client_id is None:
+            return None
+        with self.store.tx() as db:
+            row = db.execute("SELECT id, doc FROM principals WHERE kind = 'ServicePrincipal' AND key_lower = ?",
+                             (client_id.lower(),)).fetchone()
+        if row is None:
+            raise family_error(family, 401, f"The Entra application {client_id} is not a service principal of "
+                                            "this account; add it first.")
+        doc = json.loads(row["doc"])
+        if doc.get("active") is False:
+            raise family_error(family, 401, f"The service principal {client_id} is deactivated.")
+        admin = any(r.get("value") == "account_admin" for r in doc.get("roles") or [] if isinstance(r, dict))
+        return Caller("admin" if admin else "reader", str(row["id"]), client_id,
+                      str(doc.get("displayName") or client_id))
 
     def _workspace_id(self, request: Request, route: Route) -> int:
         header = request.headers.get("X-Databricks-Workspace-Id")

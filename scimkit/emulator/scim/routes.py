@@ -260,8 +260,11 @@ DECISIONS: list[Decision] = [
     Decision("Filter grammar", "eq, ne, co, sw with and/or; attribute names case-insensitive; string comparison "
              "case-insensitive; 'single', \"double\" and unquoted values; not, parentheses, value paths and other "
              "operators give SCIM 400 invalidFilter ('Given filter operator is not supported'); more than 200 "
-             "nodes (comparisons plus and/or) give 400 INVALID_FILTER.",
-             "databricks-api.md 1.7; RFC 7644 3.4.2.2; quoting as Terraform and provisioning clients send it"),
+             "nodes (comparisons plus and/or) give 400 INVALID_FILTER. A \"double-quoted\" value is decoded as a JSON "
+             "string (\\\" a quote, \\\\ a backslash, \\uXXXX); an escape JSON lacks, or an unterminated value, is 400 "
+             "invalidFilter; 'single-quoted' and unquoted values are taken as written.",
+             "databricks-api.md 1.7; RFC 7644 3.4.2.2 (compValue is a JSON string, RFC 7159); Databricks documents "
+             "no other escaping; quoting as Terraform and provisioning clients send it"),
     Decision("Error bodies", "scimType is set only where RFC 7644 defines one (400 invalidFilter/invalidValue/"
              "invalidSyntax/invalidPath/noTarget/mutability, 409 uniqueness); 401/403/404 carry detail and status "
              "only, so the SDK's message starts with 'None'.", "RFC 7644 3.12; databricks-api.md 2.2, 2.3"),
