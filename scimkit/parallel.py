@@ -117,7 +117,10 @@ class _Skipped(Exception):
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, DatabricksError):
         code = getattr(exc, "error_code", None)
-        return f"{type(exc).__name__}{f' {code}' if code else ''}: {exc}"
+        text = str(exc)
+        if str(code).startswith("SCIM_") and text.startswith("None "):
+            text = text[len("None "):]  # the SDK writes an absent scimType as "None" before the detail
+        return f"{type(exc).__name__}{f' {code}' if code else ''}: {text}"
     if isinstance(exc, TimeoutError) and exc.__cause__ is not None:
         return f"TimeoutError after retries: {describe_error(exc.__cause__)}"
     return f"{type(exc).__name__}: {exc}"
