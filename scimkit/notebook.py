@@ -227,3 +227,57 @@ def plot_trend(trend: Any) -> Any:
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
     return fig
+
+
+# -- Delta tables in a catalog.schema (Databricks) ------------------------------------------------
+
+
+def spark_session() -> Any:
+    """The notebook's Spark session (`spark` on Databricks), else an active local one, else None."""
+    try:
+        import IPython
+
+        shell = IPython.get_ipython()
+        if shell is not None and shell.user_ns.get("spark") is not None:
+            return shell.user_ns["spark"]
+    except ImportError:  # pragma: no cover - IPython ships with ipywidgets
+        pass
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
+
+
+def schema_backend(output_schema: str, spark: Any = None, table_format: str = "delta") -> Any:
+    """A history backend writing Delta tables in `output_schema` (catalog.schema) through Spark;
+    None when `output_schema` is empty (the notebook keeps its local Parquet and JSONL files)."""
+    name = str(output_schema or "").strip()
+    if not name:
+        return None
+    from .errors import ConfigurationError
+    from .history import SparkBackend
+
+    if name.count(".") != 1 or not all(name.split(".")):
+        raise ConfigurationError(f"output_schema={name!r} is not catalog.schema. Fix: name a Unity Catalog "
+                                 "schema, e.g. main.scimkit, or leave it empty for local files")
+    session = spark if spark is not None else spark_session()
+    if session is None:
+        raise ConfigurationError(f"output_schema={name!r} needs a Spark session (a Databricks notebook or job "
+                                 "has one). Fix: leave output_schema empty to keep local files")
+    return SparkBackend(session, name, table_format=table_format)
+
+
+def store_in_schema(result: dict[str, Any], output_schema: str, spark: Any = None) -> str | None:
+    """The report's snapshot and findings also as tables in `output_schema` (nothing when empty).
+    Returns the schema written to."""
+    backend = schema_backend(output_schema, spark)
+    if backend is None:
+        return None
+    from . import compliance
+
+    snap = result["snapshot"]
+    snap.save(None, backend=backend)
+    compliance.save_findings(result["findings"], backend, snap.snapshot_time)
+    print(f"snapshot and findings stored in {str(output_schema).strip()} (tables users, grants, ..., findings)")
+    return str(output_schema).strip()

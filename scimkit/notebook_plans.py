@@ -244,35 +244,14 @@ def holdings(snapshot: Any, people: list[str]) -> pd.DataFrame:
 
 # -- journal and apply ---------------------------------------------------------------------------------
 
-def _spark() -> Any:
-    try:
-        import IPython
-
-        shell = IPython.get_ipython()
-        if shell is not None and shell.user_ns.get("spark") is not None:
-            return shell.user_ns["spark"]
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from pyspark.sql import SparkSession
-
-        return SparkSession.getActiveSession()
-    except ImportError:
-        return None
-
-
 def journal_for(journal: Any, output_schema: str = "", spark: Any = None) -> Any:
     """Where an apply is journalled: a Delta table `plan_journal` in `output_schema` (catalog.schema,
     through a Spark session: Databricks' own) when given, else the local JSONL file `journal`."""
-    if str(output_schema or "").strip():
-        from .history import SparkBackend
+    from .notebook import schema_backend
 
-        session = spark if spark is not None else _spark()
-        if session is None:
-            raise ConfigurationError(f"output_schema={output_schema!r} needs a Spark session (a Databricks "
-                                     "notebook or job has one). Fix: leave output_schema empty to journal to "
-                                     "the local file given as journal")
-        return plans.TableJournal(SparkBackend(session, str(output_schema).strip()))
+    backend = schema_backend(output_schema, spark)
+    if backend is not None:
+        return plans.TableJournal(backend)
     if not str(journal or "").strip():
         raise ConfigurationError("No journal: an apply is always journalled. Fix: set the journal parameter "
                                  "(a .jsonl path) or output_schema (catalog.schema, on Databricks)")
