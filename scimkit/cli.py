@@ -352,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="object id of the Databricks enterprise application (its service principal) in Entra")
     _add_connection_flags(drift)
     drift.set_defaults(func=_drift_command)
+
+    from .cli_plans import add_commands as add_plan_commands  # `plan` and `apply`
+
+    add_plan_commands(command, _add_connection_flags)
     return parser
 
 

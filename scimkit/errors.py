@@ -184,6 +184,16 @@ class PlanRejected(InvalidInput):
                          + "\n  ".join(lines), field="plan")
 
 
+class JournalLocked(ScimkitError):
+    """Another apply is writing to this journal now; two applies on one journal would interleave."""
+
+    def __init__(self, journal: str, lock_file: str) -> None:
+        self.journal, self.lock_file = journal, lock_file
+        super().__init__(f"The journal {journal} is in use by another apply (lock {lock_file} is held); nothing was "
+                         "applied. Fix: wait for that apply to finish (a killed one releases the lock), or use "
+                         "another journal for another plan")
+
+
 class ConflictError(ScimkitError, ResourceConflict):
     """The object exists and does not match what was asked; both are named."""
 

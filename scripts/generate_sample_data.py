@@ -237,6 +237,23 @@ MISSING_GROUP = "BI.Legacy"  # a deleted group whose grants stayed behind
 PRODUCTION_CATALOG = "prod_sales"
 ENTRA_TENANT_FILE = "entra_tenant.json"
 ROSTER_FILE = "roster.csv"
+DESIRED_GRANTS_FILE = "desired_grants.json"
+
+# What `plans.from_grants` / `scimkit plan --grants` read: the grants named principals should hold on
+# named securables. One entry already holds (in place), two are new; Sales's grant on
+# prod_sales.forecasts is listed by nobody, so it is reported (revoked only with --exclusive).
+DESIRED_GRANTS = {
+    "format": "scimkit-desired-grants",
+    "version": 1,
+    "grants": [
+        {"securable_type": "SCHEMA", "full_name": "prod_sales.forecasts", "principal": "Executives",
+         "privileges": ["USE SCHEMA", "SELECT"]},
+        {"securable_type": "SCHEMA", "full_name": "prod_sales.forecasts", "principal": "Analysts.Prod",
+         "privileges": ["USE SCHEMA", "SELECT"]},
+        {"securable_type": "SCHEMA", "full_name": "dev_sandbox.analysts", "principal": "Analysts.Prod",
+         "privileges": ["USE SCHEMA", "SELECT"]},
+    ],
+}
 
 
 def _uuid(rng: random.Random) -> str:
@@ -1188,6 +1205,7 @@ def generate(out_dir: Path) -> None:
         (out_dir / file_name).write_text(dump(docs[key]), encoding="utf-8")
     (out_dir / ENTRA_TENANT_FILE).write_text(dump(idp["tenant"]), encoding="utf-8")
     (out_dir / ROSTER_FILE).write_text(idp["roster"], encoding="utf-8")
+    (out_dir / DESIRED_GRANTS_FILE).write_text(dump(DESIRED_GRANTS), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
