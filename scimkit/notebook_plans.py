@@ -340,9 +340,10 @@ class ConfirmApply:
 
 
 def apply_or_offer(plan: Plan | None, account: Any, journal: Any, apply: bool = False, snapshot: Any = None,
-                   display: Any = None) -> Any:
+                   display: Any = None, panel: Any = None) -> Any:
     """As a job (`apply=True`): apply the plan now and return the ApplyResult. Otherwise: a dry run
-    (returned), and below it the confirmation button for an interactive session."""
+    (returned), and below it the confirmation button for an interactive session (or `panel`, a
+    widget holder such as DriftPlanner, built on demand when it is a callable)."""
     if plan is None:
         print("No plan: correct the problems above and run the notebook again.")
         return None
@@ -352,11 +353,11 @@ def apply_or_offer(plan: Plan | None, account: Any, journal: Any, apply: bool = 
         return result
     result = plans.apply(plan, account, snapshot=snapshot)  # a dry run: validates, writes nothing
     print(result.text().splitlines()[0] + ". Set APPLY=True (a job parameter) or use the button to apply.")
-    if len(plan):
-        panel = ConfirmApply(plan, account, journal)
+    if len(plan) or panel is not None:
+        shown = (panel() if callable(panel) else panel) if panel is not None else ConfirmApply(plan, account, journal)
         if display is None:
             from IPython.display import display
-        display(panel.widget)
+        display(shown.widget)
     return result
 
 
@@ -432,3 +433,138 @@ def finish(proposal: Proposal, result: Any) -> None:
                            f"First: {first['problem']}", field=str(first["column"]), fix=str(first["fix"]))
     if result is not None and not result.dry_run and not result.ok:
         raise ApplyIncomplete(result.plan_id, [f"{o.kind} {o.target}: {o.detail}" for o in result.failed])
+
+
+# -- drift: "make Databricks match" ------------------------------------------------------------------
+
+DRIFT_COLOURS = {"Databricks": "#2563eb", "identity provider": "#f59e0b"}
+
+
+def read_source(account: Any, snapshot: Any, roster: Any = "", today: Any = "", entra_secret_scope: str = "",
+                application_id: str = "") -> SourceIdentities:
+    """The identity provider's side: the roster file (as of `today`) when given, else Entra ID
+    (credentials from `entra_secret_scope` on Databricks, else AZURE_* from the environment)."""
+    if str(roster or "").strip():
+        from .sources.roster import read_roster
+
+        return read_roster(str(roster).strip(), snapshot=snapshot, as_of=as_date(today))
+    from .connect import entra_reader
+
+    credentials = None
+    if str(entra_secret_scope or "").strip():
+        from .notebook import _dbutils
+        from .sources.entra import EntraCredentials
+
+        dbutils = _dbutils()
+        if dbutils is None:
+            raise ConfigurationError(f"entra_secret_scope={entra_secret_scope!r} needs Databricks' dbutils. Fix: "
+                                     "leave it empty and set AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET")
+        credentials = EntraCredentials.from_secret_scope(dbutils, str(entra_secret_scope).strip(),
+                                                         "azure-tenant-id", "azure-client-id", "azure-client-secret")
+    reader, application = entra_reader(account, credentials, str(application_id or "").strip() or None)
+    return reader.read(application_id=application)
+
+
+def drift_by_cause(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drift rows counted by kind and cause, with where the fix is made, most rows first."""
+    if frame.empty:
+        return pd.DataFrame(columns=["kind", "cause", "fix_in", "rows"])
+    counts = frame.groupby(["kind", "cause", "fix_in"], sort=True).size().rename("rows").reset_index()
+    return counts.sort_values(["rows", "kind"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def plot_drift(frame: pd.DataFrame) -> Any:
+    """A horizontal bar per drift kind, split by where the fix is made; None (and a sentence) when in sync."""
+    if frame.empty:
+        print("No drift: the account matches the source.")
+        return None
+    import matplotlib.pyplot as plt
+
+    table = frame.groupby(["kind", "fix_in"]).size().unstack(fill_value=0)
+    table = table.loc[table.sum(axis=1).sort_values().index]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.2))
+    left = pd.Series(0, index=table.index)
+    for fix_in in table.columns:
+        ax.barh(table.index, table[fix_in], left=left, label=f"fix in {fix_in}", color=DRIFT_COLOURS.get(fix_in))
+        left = left + table[fix_in]
+    ax.set_xlabel("drift rows")
+    ax.set_title(f"Drift by kind ({len(frame)} rows)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def drift_proposal(frame: pd.DataFrame, snapshot: Any, kinds: Any = "", source: SourceIdentities | None = None,
+                   fallback_owner: str | None = None) -> Proposal:
+    """The "make Databricks match" plan for the chosen drift kinds (empty: every kind a plan can fix)."""
+    chosen = names(kinds) or list(plans.PLANNABLE_DRIFT)
+    try:
+        plan = plans.from_drift(frame, snapshot, kinds=chosen, source=source, fallback_owner=fallback_owner or None)
+    except InvalidInput as exc:
+        return Proposal(None, _problems([_problem("fix_kinds", "unknown_kind", exc.value, exc.message,
+                                                  exc.fix or "choose drift kinds")]))
+    invalid = _plan_problems(plan, snapshot)
+    subjects = sorted(set(frame.loc[frame["kind"].isin(chosen), "subject"]))
+    return Proposal(None if invalid else plan, _problems(invalid), subjects)
+
+
+def drift_left(frame: pd.DataFrame, kinds: Any = "") -> int:
+    """Rows of the chosen kinds whose fix is in Databricks (what a match plan should have removed)."""
+    chosen = names(kinds) or list(plans.PLANNABLE_DRIFT)
+    return int((frame["kind"].isin(chosen) & (frame["fix_in"] == "Databricks")).sum())
+
+
+class DriftPlanner:
+    """Interactive: a checkbox per drift kind present; ticking kinds re-plans "make Databricks match"
+    for them, shows the plan and offers the confirmed apply (ConfirmApply) below it."""
+
+    def __init__(self, frame: pd.DataFrame, snapshot: Any, account: Any, journal: Any,
+                 source: SourceIdentities | None = None, kinds: Any = "", fallback_owner: str | None = None) -> None:
+        import ipywidgets as w
+
+        self.frame, self.snapshot, self.account, self.journal = frame, snapshot, account, journal
+        self.source, self.fallback_owner = source, fallback_owner
+        present = sorted(set(frame["kind"]))
+        chosen = set(names(kinds) or plans.PLANNABLE_DRIFT)
+        counts = frame["kind"].value_counts()
+        self.boxes = {k: w.Checkbox(value=k in chosen, description=f"{k} ({int(counts[k])})", indent=False,
+                                    layout=w.Layout(width="auto")) for k in present}
+        self.output = w.Output()
+        self.proposal: Proposal | None = None
+        for box in self.boxes.values():
+            box.observe(lambda _change: self.replan(), names="value")
+        self.widget = w.VBox([w.HTML("<b>Fix these drift kinds in Databricks:</b>"),
+                              w.HBox(list(self.boxes.values()), layout=w.Layout(flex_flow="row wrap")),
+                              self.output])
+        self.replan()
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k, box in self.boxes.items() if box.value]
+
+    def replan(self) -> Proposal:
+        self.output.clear_output()
+        if self.kinds:
+            self.proposal = drift_proposal(self.frame, self.snapshot, self.kinds, self.source, self.fallback_owner)
+        else:
+            self.proposal = Proposal(Plan([], source="drift (no kind chosen)"))
+        plan = self.proposal.plan
+        if plan is None:
+            self.output.append_display_data(self.proposal.problems)
+            return self.proposal
+        self.output.append_stdout(f"Plan {plan.plan_id}: {len(plan)} change(s) for {', '.join(self.kinds) or 'no kind'}\n")
+        if len(plan):
+            self.output.append_display_data(plan.frame())
+            self.output.append_display_data(ConfirmApply(plan, self.account, self.journal).widget)
+        return self.proposal
+
+
+def drift_after(account: Any, source: SourceIdentities, result: Any) -> pd.DataFrame | None:
+    """Drift read again after an apply that wrote something (None otherwise): what is left."""
+    if result is None or result.dry_run:
+        return None
+    from .drift import drift
+    from .snapshot import snapshot
+
+    return drift(source, snapshot(account))

@@ -94,3 +94,24 @@ def test_offboarding_the_roster_leavers_lists_what_they_hold_and_own(account, sn
     typo = nbp.offboarding_proposal(snap, leavers="clara.keller@company.com, nobody@company.com")
     assert typo.plan is None and typo.problems["value"].tolist() == ["nobody@company.com"]
     assert nbp.offboarding_proposal(snap, roster=ROSTER, today="2026-01-01").problems["kind"].tolist() == ["no_leavers"]
+
+
+def test_ticking_drift_kinds_replans_and_offers_the_apply(account, snap, tmp_path: Path) -> None:
+    from scimkit.drift import drift
+
+    source = nbp.read_source(account, snap)  # the sample Entra tenant the emulator serves
+    frame = drift(source, snap)
+    by_cause = nbp.drift_by_cause(frame)
+    assert by_cause["rows"].sum() == len(frame) and by_cause["rows"].is_monotonic_decreasing
+    assert by_cause.iloc[0].to_dict() == {"kind": "missing_membership", "cause": "nested group not flattened",
+                                          "fix_in": "identity provider", "rows": 2}
+    planner = nbp.DriftPlanner(frame, snap, account, nbp.journal_for(tmp_path / "j.jsonl"), source,
+                               kinds="active_mismatch")
+    assert planner.kinds == ["active_mismatch"] and planner.proposal.size == 1
+    planner.boxes["missing_user"].value = True  # observed: the plan is built again
+    assert planner.proposal.size == 2
+    assert {c.kind for c in planner.proposal.plan} == {"create_user", "deactivate"}
+    for box in planner.boxes.values():
+        box.value = False
+    assert planner.proposal.size == 0 and planner.kinds == []
+    assert nbp.drift_proposal(frame, snap, "missing_usr").problems["kind"].tolist() == ["unknown_kind"]

@@ -150,3 +150,19 @@ def test_offboarding_notebook_applies_the_roster_leavers(tmp_path: Path) -> None
     # two memberships removed, one securable handed over, two deactivations
     assert values["plan_size"] == 5 and values["problems"] == 0
     assert values["applied"] == 5 and values["journal_records"] == 10
+
+
+def test_drift_notebook_charts_drift_by_cause_and_makes_databricks_match(tmp_path: Path) -> None:
+    executed = run("drift.ipynb", tmp_path, journal=str(tmp_path / "journal.jsonl"), APPLY=True)
+    values = recorded(executed)
+    planted = json.loads((ROOT / "sample_data" / "manifest.json").read_text())["drift"]["planted_entra"]
+    assert values["drift_rows"] == 9  # the planted Entra drift: 7 kinds, two of them with two users
+    assert values["drift_by_cause"] == {"deleted in the console": 1, "disabled but still active": 1,
+                                        "nested group not flattened": 2, "not assigned to the application": 1,
+                                        "renamed": 1, "sync pending": 3}
+    assert len(planted) == 7
+    images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the bar chart of drift by kind is drawn"
+    # the fixes that are Databricks': re-create the user deleted in the console, deactivate the disabled one
+    assert values["plan_size"] == 2 and values["applied"] == 2 and values["journal_records"] == 4
+    assert values["drift_left_of_chosen"] == 0  # drift read again: none of the chosen kinds left to fix here
