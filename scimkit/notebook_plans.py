@@ -362,11 +362,42 @@ def apply_or_offer(plan: Plan | None, account: Any, journal: Any, apply: bool = 
 
 
 def journal_table(journal: Any, plan_id: str | None = None) -> pd.DataFrame:
-    """The journal's records (of one plan, when given), newest last, in the columns a reviewer reads."""
+    """The journal's records (of one plan, when given), oldest first, in the columns a reviewer reads
+    (times to the second, UTC)."""
     frame = plans.journal_frame(journal)
     if plan_id is not None:
         frame = frame.loc[frame["plan_id"] == plan_id]
-    return frame[JOURNAL_SHOWN].reset_index(drop=True)
+    frame = frame[JOURNAL_SHOWN].reset_index(drop=True)
+    if len(frame):
+        frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601" if _pandas_2() else None
+                                       ).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return frame
+
+
+def _pandas_2() -> bool:
+    return int(pd.__version__.split(".")[0]) >= 2
+
+
+def table(frame: pd.DataFrame, empty: str = "", limit: int = 500) -> Any:
+    """A frame as a reviewer reads it in Jupyter: text left-aligned and wrapped in full (no "..."),
+    no index, missing values blank; `empty`: the sentence shown instead of an empty table. On
+    Databricks the frame itself (its `display` renders it)."""
+    from .notebook import in_databricks
+
+    if frame.empty and empty:
+        from IPython.display import Markdown
+
+        return Markdown(f"*{empty}*")
+    if in_databricks():
+        return frame
+    shown = frame.head(limit)
+    shown = shown.astype(object).where(shown.notna(), "")
+    styler = shown.style
+    styler = styler.hide(axis="index") if hasattr(styler, "hide") else styler.hide_index()
+    return (styler.set_properties(**{"text-align": "left", "vertical-align": "top", "white-space": "normal"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left"), ("vertical-align", "bottom")]},
+                               {"selector": "td", "props": [("max-width", "36em"), ("padding", "2px 10px 2px 0"),
+                                                               ("overflow-wrap", "anywhere")]}]))
 
 
 def applied_count(result: Any) -> int:
@@ -387,7 +418,7 @@ def _display(obj: Any) -> None:
         native = shell.user_ns.get("display") if shell is not None else None
     except ImportError:  # pragma: no cover
         shell, native = None, None
-    if in_databricks() and native is not None and isinstance(obj, pd.DataFrame):
+    if in_databricks() and native is not None and isinstance(obj, pd.DataFrame):  # table() keeps frames there
         native(obj)
         return
     if shell is None:
@@ -410,17 +441,17 @@ def review(proposal: Proposal) -> None:
     if not proposal.ok:
         _heading(f"### {len(proposal.problems)} problem(s): nothing was planned\n"
                  "Correct every row below and run the notebook again.")
-        _display(proposal.problems)
+        _display(table(proposal.problems))
         return
     plan = proposal.plan
     assert plan is not None
     _heading(f"### Plan `{plan.plan_id}`: {len(plan)} change(s)\nFrom {plan.source}.")
     if len(plan):
-        _display(plan.summary())
-        _display(plan.frame())
+        _display(table(plan.summary()))
+        _display(table(plan.frame()))
     if plan.report:
         _heading(f"#### Not changed by this plan ({len(plan.report)})")
-        _display(plan.report_frame())
+        _display(table(plan.report_frame()))
 
 
 def finish(proposal: Proposal, result: Any) -> None:
@@ -492,6 +523,7 @@ def plot_drift(frame: pd.DataFrame) -> Any:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
+    plt.close(fig)  # shown once, as the cell's value (not again by the inline backend)
     return fig
 
 
