@@ -394,10 +394,19 @@ def table(frame: pd.DataFrame, empty: str = "", limit: int = 500) -> Any:
     shown = shown.astype(object).where(shown.notna(), "")
     styler = shown.style
     styler = styler.hide(axis="index") if hasattr(styler, "hide") else styler.hide_index()
-    return (styler.set_properties(**{"text-align": "left", "vertical-align": "top", "white-space": "normal"})
+    styler = styler.set_properties(**{"text-align": "left", "vertical-align": "top", "white-space": "normal"})
+    per_cell = getattr(styler, "map", None) or styler.applymap  # Styler.map from pandas 2.1 (applymap before)
+    return (per_cell(_cell_style)
             .set_table_styles([{"selector": "th", "props": [("text-align", "left"), ("vertical-align", "bottom")]},
-                               {"selector": "td", "props": [("max-width", "36em"), ("padding", "2px 10px 2px 0"),
-                                                               ("overflow-wrap", "anywhere")]}]))
+                               {"selector": "td", "props": [("max-width", "36em"), ("padding", "2px 10px 2px 0")]}]))
+
+
+def _cell_style(value: Any) -> str:
+    """Short values on one line; a long unbroken token (code, a URL) may wrap anywhere; prose wraps at spaces."""
+    text = str(value)
+    if any(len(token) > 30 for token in text.split()):
+        return "overflow-wrap: anywhere"
+    return "white-space: nowrap" if len(text) <= 24 else ""
 
 
 def applied_count(result: Any) -> int:
