@@ -550,8 +550,11 @@ def drift_proposal(frame: pd.DataFrame, snapshot: Any, kinds: Any = "", source: 
     return Proposal(None if invalid else plan, _problems(invalid), subjects)
 
 
-def drift_left(frame: pd.DataFrame, kinds: Any = "") -> int:
-    """Rows of the chosen kinds whose fix is in Databricks (what a match plan should have removed)."""
+def drift_left(frame: pd.DataFrame | None, kinds: Any = "") -> int | None:
+    """Rows of the chosen kinds whose fix is in Databricks (what a match plan should have removed);
+    None when drift was not read again (nothing applied)."""
+    if frame is None:
+        return None
     chosen = names(kinds) or list(plans.PLANNABLE_DRIFT)
     return int((frame["kind"].isin(chosen) & (frame["fix_in"] == "Databricks")).sum())
 
@@ -609,3 +612,12 @@ def drift_after(account: Any, source: SourceIdentities, result: Any) -> pd.DataF
     from .snapshot import snapshot
 
     return drift(source, snapshot(account))
+
+
+def drift_after_table(after: pd.DataFrame | None) -> Any:
+    """What `drift_after` found, by cause, for display (a sentence when nothing was applied or none is left)."""
+    from IPython.display import Markdown
+
+    if after is None:
+        return Markdown("*Nothing was applied, so drift was not read again.*")
+    return table(drift_by_cause(after), empty="No drift left: the account matches the source.")
