@@ -226,6 +226,7 @@ def plot_trend(trend: Any) -> Any:
     ax.set_title(f"Findings over {len(trend)} stored snapshots")
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
+    plt.close(fig)  # shown once, as the cell's value (not again by the inline backend)
     return fig
 
 
@@ -281,3 +282,39 @@ def store_in_schema(result: dict[str, Any], output_schema: str, spark: Any = Non
     compliance.save_findings(result["findings"], backend, snap.snapshot_time)
     print(f"snapshot and findings stored in {str(output_schema).strip()} (tables users, grants, ..., findings)")
     return str(output_schema).strip()
+
+
+# -- tables a reviewer reads ----------------------------------------------------------------------
+
+
+def table(frame: Any, empty: str = "", limit: int = 500) -> Any:
+    """A frame as a reviewer reads it in Jupyter: text left-aligned and wrapped in full (no "..."),
+    no index, missing values blank; `empty`: the sentence shown instead of an empty table. On
+    Databricks the frame itself (its `display` renders it)."""
+    import pandas as pd
+
+    if frame is None:
+        frame = pd.DataFrame()
+    if frame.empty and empty:
+        from IPython.display import Markdown
+
+        return Markdown(f"*{empty}*")
+    if in_databricks():
+        return frame
+    shown = frame.head(limit)
+    shown = shown.astype(object).where(shown.notna(), "")
+    styler = shown.style
+    styler = styler.hide(axis="index") if hasattr(styler, "hide") else styler.hide_index()
+    styler = styler.set_properties(**{"text-align": "left", "vertical-align": "top", "white-space": "normal"})
+    per_cell = getattr(styler, "map", None) or styler.applymap  # Styler.map from pandas 2.1 (applymap before)
+    return (per_cell(_cell_style)
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left"), ("vertical-align", "bottom")]},
+                               {"selector": "td", "props": [("max-width", "36em"), ("padding", "2px 10px 2px 0")]}]))
+
+
+def _cell_style(value: Any) -> str:
+    """Short values on one line; a long unbroken token (code, a URL) may wrap anywhere; prose wraps at spaces."""
+    text = str(value)
+    if any(len(token) > 30 for token in text.split()):
+        return "overflow-wrap: anywhere"
+    return "white-space: nowrap" if len(text) <= 24 else ""

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import plans
 from .errors import ConfigurationError, InvalidInput
+from .notebook import table
 from .plans.plan import Plan
 from .sources.records import SourceIdentities
 
@@ -376,37 +377,6 @@ def journal_table(journal: Any, plan_id: str | None = None) -> pd.DataFrame:
 
 def _pandas_2() -> bool:
     return int(pd.__version__.split(".")[0]) >= 2
-
-
-def table(frame: pd.DataFrame, empty: str = "", limit: int = 500) -> Any:
-    """A frame as a reviewer reads it in Jupyter: text left-aligned and wrapped in full (no "..."),
-    no index, missing values blank; `empty`: the sentence shown instead of an empty table. On
-    Databricks the frame itself (its `display` renders it)."""
-    from .notebook import in_databricks
-
-    if frame.empty and empty:
-        from IPython.display import Markdown
-
-        return Markdown(f"*{empty}*")
-    if in_databricks():
-        return frame
-    shown = frame.head(limit)
-    shown = shown.astype(object).where(shown.notna(), "")
-    styler = shown.style
-    styler = styler.hide(axis="index") if hasattr(styler, "hide") else styler.hide_index()
-    styler = styler.set_properties(**{"text-align": "left", "vertical-align": "top", "white-space": "normal"})
-    per_cell = getattr(styler, "map", None) or styler.applymap  # Styler.map from pandas 2.1 (applymap before)
-    return (per_cell(_cell_style)
-            .set_table_styles([{"selector": "th", "props": [("text-align", "left"), ("vertical-align", "bottom")]},
-                               {"selector": "td", "props": [("max-width", "36em"), ("padding", "2px 10px 2px 0")]}]))
-
-
-def _cell_style(value: Any) -> str:
-    """Short values on one line; a long unbroken token (code, a URL) may wrap anywhere; prose wraps at spaces."""
-    text = str(value)
-    if any(len(token) > 30 for token in text.split()):
-        return "overflow-wrap: anywhere"
-    return "white-space: nowrap" if len(text) <= 24 else ""
 
 
 def applied_count(result: Any) -> int:
