@@ -21,6 +21,7 @@ from databricks.sdk.service import iam
 from .. import identities
 from ..catalog import CatalogEditor, CatalogRead, Operation
 from ..connect import Account
+from ..exactly_once import create_once
 from ..parallel import ReadFailure, describe_error
 from ..snapshot import build_snapshot
 from ..snapshot import snapshot as take_snapshot
@@ -285,9 +286,15 @@ class _Run:
         return {"exists": False}, True, "created"
 
     def _do_create_user(self, change: CreateUser, state: Any) -> str:
-        user, _ = identities.ensure_user(self.account, change.user_name, change.display_name)
+        # _create_user has just looked the user up: create at once (a lost answer is settled by a lookup
+        # before anything is sent again), saving the second lookup `ensure_user` would make.
+        identities.validate_email(change.user_name)
+        outcome = create_once(self.account, lambda: identities.find_user(self.account, change.user_name),
+                              lambda api: iam.AccountUsersAPI(api).create(user_name=change.user_name,
+                                                                          display_name=change.display_name))
+        user = outcome.value
         self.ids[change.user_name.casefold()] = str(user.id)
-        return f"created with id {user.id}"
+        return f"created with id {user.id}" + (f" ({outcome.note})" if outcome.note else "")
 
     def _active_state(self, change: Any, wanted: bool) -> tuple[Any, bool, str]:
         user = self._user(change)

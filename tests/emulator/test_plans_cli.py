@@ -47,6 +47,10 @@ def test_roster_onboarding_through_the_cli_applies_once_then_writes_nothing(host
     assert {"create_user", "add_to_group", "deactivate"} <= {c.kind for c in plan}
     assert plan.plan_id in made.stdout and "create_user" in made.stdout and "lena.hoffmann" in made.stdout
     assert _writes(host) == 0  # planning reads only
+    embedded = _run("plan", "--roster", str(SAMPLE / "roster.csv"), "--today", AS_OF, "--out",
+                    str(tmp_path / "embedded.json"), "--emulator", "--no-progress", "--rate-scale", "20")
+    assert embedded.returncode == 0, embedded.stderr
+    assert plans.Plan.load(tmp_path / "embedded.json").plan_id == plan.plan_id  # the same plan as --emulator
 
     dry = _cli(host, "apply", str(plan_file))
     assert dry.returncode == 0, dry.stderr
@@ -142,3 +146,18 @@ def test_a_failed_change_is_exit_1_and_stops_only_its_dependents(host: str, tmp_
     outcome = {r["target"]: r["outcome"] for r in records if r["phase"] == "after"}
     assert outcome == {"will.fail@company.com": "failed", "will.fail@company.com in QA": "skipped",
                        "jaya@company.com in QA": "applied"}
+
+
+def test_plan_from_entra_drift_reports_what_the_identity_provider_must_fix(tmp_path: Path) -> None:
+    out = tmp_path / "drift.json"
+    made = _run("plan", "--drift", "--emulator", "--no-progress", "--rate-scale", "20", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    plan = plans.Plan.load(out)
+    assert {(c.kind, c.target) for c in plan} >= {("create_user", "marta.lindqvist@company.com"),
+                                                   ("deactivate", "aisha.lehmann@company.com")}
+    assert not any("oskar.brenner" in c.target for c in plan)  # not assigned to the application: Entra's fix
+    assert any("oskar.brenner" in r["subject"] and r["detail"] == "the fix is in the identity provider"
+               for r in plan.report)
+    assert "Report (not changed by this plan)" in made.stdout
+    bad = _run("plan", "--drift", "--emulator", "--kinds", "no_such_kind", "--out", str(tmp_path / "x.json"))
+    assert bad.returncode == 2 and "no_such_kind" in bad.stderr and not (tmp_path / "x.json").exists()
