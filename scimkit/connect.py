@@ -605,3 +605,24 @@ def _emulator_account(emu: Any, options: _Options) -> Account:
     config = _config(host=emu.host, account_id=emu.account_id, token=emu.token, auth_type="pat",
                      retry_timeout_seconds=options.retry_timeout_seconds)
     return _account(config, "emulator", options, probe)
+
+
+def entra_reader(account: Account, credentials: Any = None, application_id: str | None = None) -> tuple[Any, str | None]:
+    """A Microsoft Graph reader for the identity provider behind `account`, and the object id of the
+    Databricks enterprise application (for assignments; None: every group counts as assigned).
+
+    `credentials`: EntraCredentials (e.g. from a secret scope); default: AZURE_* from the environment.
+    For the emulator, the sample tenant it serves on the same host, with its fixed local credentials."""
+    from .sources import entra
+
+    if account.source == "emulator" and credentials is None:
+        import json
+
+        from .emulator.seed import default_seed_dir
+
+        tenant = json.loads((default_seed_dir() / "entra_tenant.json").read_text(encoding="utf-8"))
+        client = tenant["clients"][0]
+        credentials = entra.EntraCredentials(tenant["tenant_id"], client["client_id"], client["client_secret"])
+        reader = entra.GraphReader(credentials, session=entra.redirected_session(account.host))
+        return reader, application_id or tenant["databricks_application"]["id"]
+    return entra.GraphReader(credentials or entra.EntraCredentials.from_env()), application_id

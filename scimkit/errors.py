@@ -242,3 +242,15 @@ class FindingsAtThreshold(ScimkitError):
         where = f" See {report}." if report is not None else ""
         super().__init__(f"findings at or above {threshold!r} exist ({shown}).{where} "
                          "Fix them, or raise the threshold (fail_on) to let the job pass.")
+
+
+class ApplyIncomplete(ScimkitError):
+    """An applied plan left changes failed or skipped: a job ends non-zero so the scheduler alerts;
+    the journal says which, and a re-run finishes only what is left."""
+
+    def __init__(self, plan_id: str, failed: Sequence[str]) -> None:
+        self.plan_id = plan_id
+        self.failed = list(failed)
+        super().__init__(f"plan {plan_id}: {len(self.failed)} change(s) did not apply: "
+                         + "; ".join(self.failed[:5]) + (" ..." if len(self.failed) > 5 else "")
+                         + ". Fix the cause named in the journal and run again (done changes are not repeated).")

@@ -290,6 +290,21 @@ def upgrade_layout(root: str | os.PathLike[str]) -> int:
 _SPARK_TYPES = {"string": "STRING", "category": "STRING", "bool": "BOOLEAN", "int64": "BIGINT", "datetime64[ns, UTC]": "TIMESTAMP"}
 
 
+def _spark_type_of(column: pd.Series) -> str:
+    """The Spark type of a pandas column of a table the schema does not name (strings by default:
+    Spark infers VOID from a column holding only None, and a later append of text then fails)."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "TIMESTAMP"
+    return "STRING"
+
+
 def _spark_literal(ts: pd.Timestamp) -> str:
     return "TIMESTAMP '" + ts.strftime("%Y-%m-%d %H:%M:%S.%f") + "Z'"
 
@@ -329,7 +344,9 @@ class SparkBackend:
         if spec is not None:
             schema = ", ".join(f"`{name}` {_SPARK_TYPES[dtype]}" for name, dtype in spec.dtypes.items())
             schema += "".join(f", `{c}` STRING" for c in pdf.columns if c not in spec.dtypes)
-        sdf = self.spark.createDataFrame(pdf, schema=schema) if schema else self.spark.createDataFrame(pdf)
+        else:  # a table outside the schema (a journal): declared, so an all-None column is not VOID
+            schema = ", ".join(f"`{c}` {_spark_type_of(pdf[c])}" for c in pdf.columns)
+        sdf = self.spark.createDataFrame(pdf, schema=schema)
         sdf.write.format(self.table_format).mode("append").partitionBy("snapshot_time").saveAsTable(self.name(table))
 
     def _to_utc(self, pdf: pd.DataFrame) -> pd.DataFrame:

@@ -226,4 +226,95 @@ def plot_trend(trend: Any) -> Any:
     ax.set_title(f"Findings over {len(trend)} stored snapshots")
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
+    plt.close(fig)  # shown once, as the cell's value (not again by the inline backend)
     return fig
+
+
+# -- Delta tables in a catalog.schema (Databricks) ------------------------------------------------
+
+
+def spark_session() -> Any:
+    """The notebook's Spark session (`spark` on Databricks), else an active local one, else None."""
+    try:
+        import IPython
+
+        shell = IPython.get_ipython()
+        if shell is not None and shell.user_ns.get("spark") is not None:
+            return shell.user_ns["spark"]
+    except ImportError:  # pragma: no cover - IPython ships with ipywidgets
+        pass
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
+
+
+def schema_backend(output_schema: str, spark: Any = None, table_format: str = "delta") -> Any:
+    """A history backend writing Delta tables in `output_schema` (catalog.schema) through Spark;
+    None when `output_schema` is empty (the notebook keeps its local Parquet and JSONL files)."""
+    name = str(output_schema or "").strip()
+    if not name:
+        return None
+    from .errors import ConfigurationError
+    from .history import SparkBackend
+
+    if name.count(".") != 1 or not all(name.split(".")):
+        raise ConfigurationError(f"output_schema={name!r} is not catalog.schema. Fix: name a Unity Catalog "
+                                 "schema, e.g. main.scimkit, or leave it empty for local files")
+    session = spark if spark is not None else spark_session()
+    if session is None:
+        raise ConfigurationError(f"output_schema={name!r} needs a Spark session (a Databricks notebook or job "
+                                 "has one). Fix: leave output_schema empty to keep local files")
+    return SparkBackend(session, name, table_format=table_format)
+
+
+def store_in_schema(result: dict[str, Any], output_schema: str, spark: Any = None) -> str | None:
+    """The report's snapshot and findings also as tables in `output_schema` (nothing when empty).
+    Returns the schema written to."""
+    backend = schema_backend(output_schema, spark)
+    if backend is None:
+        return None
+    from . import compliance
+
+    snap = result["snapshot"]
+    snap.save(None, backend=backend)
+    compliance.save_findings(result["findings"], backend, snap.snapshot_time)
+    print(f"snapshot and findings stored in {str(output_schema).strip()} (tables users, grants, ..., findings)")
+    return str(output_schema).strip()
+
+
+# -- tables a reviewer reads ----------------------------------------------------------------------
+
+
+def table(frame: Any, empty: str = "", limit: int = 500) -> Any:
+    """A frame as a reviewer reads it in Jupyter: text left-aligned and wrapped in full (no "..."),
+    no index, missing values blank; `empty`: the sentence shown instead of an empty table. On
+    Databricks the frame itself (its `display` renders it)."""
+    import pandas as pd
+
+    if frame is None:
+        frame = pd.DataFrame()
+    if frame.empty and empty:
+        from IPython.display import Markdown
+
+        return Markdown(f"*{empty}*")
+    if in_databricks():
+        return frame
+    shown = frame.head(limit)
+    shown = shown.astype(object).where(shown.notna(), "")
+    styler = shown.style
+    styler = styler.hide(axis="index") if hasattr(styler, "hide") else styler.hide_index()
+    styler = styler.set_properties(**{"text-align": "left", "vertical-align": "top", "white-space": "normal"})
+    per_cell = getattr(styler, "map", None) or styler.applymap  # Styler.map from pandas 2.1 (applymap before)
+    return (per_cell(_cell_style)
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left"), ("vertical-align", "bottom")]},
+                               {"selector": "td", "props": [("max-width", "36em"), ("padding", "2px 10px 2px 0")]}]))
+
+
+def _cell_style(value: Any) -> str:
+    """Short values on one line; a long unbroken token (code, a URL) may wrap anywhere; prose wraps at spaces."""
+    text = str(value)
+    if any(len(token) > 30 for token in text.split()):
+        return "overflow-wrap: anywhere"
+    return "white-space: nowrap" if len(text) <= 24 else ""

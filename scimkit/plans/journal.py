@@ -126,11 +126,15 @@ class TableJournal:
         for stamp in sorted(self.backend.snapshot_times(self.table)):
             frame = self.backend.read(self.table, stamp)
             for row in ([] if frame is None else frame.to_dict("records")):
-                record = {c: row.get(c) for c in COLUMNS}
+                record = {c: _none_if_missing(row.get(c)) for c in COLUMNS}  # Spark reads nulls as NaN
                 for c in ("state_before", "change"):
                     record[c] = json.loads(record[c]) if isinstance(record[c], str) else record[c]
                 out.append(record)
         return out
+
+
+def _none_if_missing(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and value != value) else value
 
 
 def open_journal(journal: Any) -> Journal | None:

@@ -103,3 +103,66 @@ def test_group_permission_matrix_notebook_records_the_matrix_and_the_exploration
     securable = values["securable_reach"]
     assert "Analysts.NonProd" in securable["not_usable"]
     assert securable["principals"] >= 3
+
+
+AS_OF = json.loads((ROOT / "sample_data" / "manifest.json").read_text())["drift"]["roster_as_of"]
+
+
+def test_onboarding_notebook_applies_the_sample_roster_as_a_job(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    executed = run("onboarding.ipynb", tmp_path, today=AS_OF, journal=str(journal), APPLY=True)
+    values = recorded(executed)
+    assert first_output_line(executed).startswith("scimkit reads account ") and "sample company" in outputs(executed)
+    # manifest planted_roster: 3 joiners (created, added, assigned), 2 movers (add + remove), 2 leavers
+    assert values["plan_kinds"] == {"create_user": 3, "add_to_group": 4, "remove_from_group": 3,
+                                    "assign_workspace": 3, "deactivate": 2}
+    assert values["plan_size"] == 15 and values["problems"] == 0
+    assert values["applied"] == 15
+    assert values["journal_records"] == 30  # before and after each change
+    after = [json.loads(line) for line in journal.read_text().splitlines() if '"after"' in line]
+    assert sorted({r["outcome"] for r in after}) == ["applied"] and len(after) == 15
+
+
+def test_onboarding_notebook_shows_a_bad_roster_as_a_table_and_fails_the_job(tmp_path: Path) -> None:
+    bad = tmp_path / "roster.csv"
+    bad.write_text("email,display_name,groups,workspaces,start_date,end_date\n"
+                   "new.person@company,New Person,Analysts.NonProd,,2026-11-30,\n"
+                   "other.person@company.com,Other Person,Analysts.NonPrd,company-analytics,2026-13-01,\n")
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        run("onboarding.ipynb", tmp_path, roster=str(bad), journal=str(tmp_path / "j.jsonl"), APPLY=True)
+    assert failure.value.ename == "InvalidInput" and "3 problem(s) in the input" in failure.value.evalue
+    executed = nbformat.read(str(tmp_path / "onboarding.ipynb"), as_version=4)
+    values = recorded(executed)
+    assert values["problems"] == 3 and values["plan_size"] == 0 and values["applied"] == 0
+    html = "\n".join(str(o.get("data", {}).get("text/html", "")) for c in executed.cells for o in c.get("outputs", []))
+    for kind in ("malformed_email", "unknown_group", "bad_date"):
+        assert kind in html, f"the problems table lists {kind}"
+    assert not (tmp_path / "j.jsonl").exists()
+
+
+def test_offboarding_notebook_applies_the_roster_leavers(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    executed = run("offboarding.ipynb", tmp_path, today=AS_OF, fallback_owner="Platform.Admins",
+                   journal=str(journal), APPLY=True)
+    values = recorded(executed)
+    assert values["leavers"] == ["adele.fontaine@company.com", "clara.keller@company.com"]
+    assert values["holdings"] == {"member of": 2, "owns": 1}
+    # two memberships removed, one securable handed over, two deactivations
+    assert values["plan_size"] == 5 and values["problems"] == 0
+    assert values["applied"] == 5 and values["journal_records"] == 10
+
+
+def test_drift_notebook_charts_drift_by_cause_and_makes_databricks_match(tmp_path: Path) -> None:
+    executed = run("drift.ipynb", tmp_path, journal=str(tmp_path / "journal.jsonl"), APPLY=True)
+    values = recorded(executed)
+    planted = json.loads((ROOT / "sample_data" / "manifest.json").read_text())["drift"]["planted_entra"]
+    assert values["drift_rows"] == 9  # the planted Entra drift: 7 kinds, two of them with two users
+    assert values["drift_by_cause"] == {"deleted in the console": 1, "disabled but still active": 1,
+                                        "nested group not flattened": 2, "not assigned to the application": 1,
+                                        "renamed": 1, "sync pending": 3}
+    assert len(planted) == 7
+    images = [o for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the bar chart of drift by kind is drawn"
+    # the fixes that are Databricks': re-create the user deleted in the console, deactivate the disabled one
+    assert values["plan_size"] == 2 and values["applied"] == 2 and values["journal_records"] == 4
+    assert values["drift_left_of_chosen"] == 0  # drift read again: none of the chosen kinds left to fix here

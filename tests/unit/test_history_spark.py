@@ -93,3 +93,26 @@ def test_spark_backend_round_trips_snapshots_through_a_real_session(spark: Any) 
         save_tables({"users": later_users}, backend)
     rows = spark.table(f"{SCHEMA}.users").count()
     assert rows == 4  # 2 + 2: the refused save appended nothing
+
+
+def test_notebook_journal_and_report_tables_go_to_a_catalog_schema(spark: Any) -> None:
+    """What the notebooks' output_schema does on Databricks: journal records appended as rows of
+    catalog.schema.plan_journal and read back in order (the resume of an apply reads them)."""
+    from scimkit import notebook
+    from scimkit.errors import ConfigurationError
+    from scimkit.plans import TableJournal
+
+    with pytest.raises(ConfigurationError, match="is not catalog.schema"):
+        notebook.schema_backend("scimkit_test", spark=spark)
+    assert notebook.schema_backend("", spark=spark) is None
+    backend = notebook.schema_backend(f"spark_catalog.{SCHEMA}", spark=spark, table_format="parquet")
+    journal = TableJournal(backend)
+    journal.append({"plan_id": "p1", "change_id": "create_user|a", "phase": "before", "kind": "create_user",
+                    "target": "a@company.com", "state_before": {"exists": False}, "change": {"kind": "create_user"}})
+    journal.append({"plan_id": "p1", "change_id": "create_user|a", "phase": "after", "outcome": "applied",
+                    "kind": "create_user", "target": "a@company.com", "state_before": {"exists": False}})
+    records = TableJournal(notebook.schema_backend(f"spark_catalog.{SCHEMA}", spark=spark,
+                                                   table_format="parquet")).records()
+    assert [(r["phase"], r["outcome"]) for r in records] == [("before", None), ("after", "applied")]
+    assert records[0]["state_before"] == {"exists": False}
+    assert spark.table(f"spark_catalog.{SCHEMA}.plan_journal").count() == 2
