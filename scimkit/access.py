@@ -159,14 +159,27 @@ class _Coded:
 
     def array(self, categorical: bool = False) -> Any:
         if categorical:  # the values used, sorted, as categories (what astype("category") gives)
+            # The mapping is composed on the (few) uniques; the (many) codes are read twice: once
+            # to count which uniques are used, once to take the final codes.
             codes, uniques = _factorize(self.uniques)
-            mapped = np.append(codes, -1)[self.codes]
-            used = np.flatnonzero(np.bincount(mapped[mapped >= 0], minlength=len(uniques)))
+            counts = np.bincount(self.codes + 1, minlength=len(self.uniques) + 1)[1:]
+            used_mask = np.zeros(len(uniques), dtype=bool)
+            used_mask[codes[(counts > 0) & (codes >= 0)]] = True
+            used = np.flatnonzero(used_mask)
             order = used[np.argsort(uniques[used].astype(str), kind="stable")]
-            rank = np.full(len(uniques) + 1, -1, dtype=np.int32)  # code -1 (NA) stays NA
+            width = np.int8 if len(order) < 127 else np.int16 if len(order) < 32767 else np.int32
+            rank = np.full(len(uniques) + 1, -1, dtype=width)  # code -1 (NA) stays NA
             rank[order] = np.arange(len(order))
-            return pd.Categorical.from_codes(rank[mapped], categories=uniques[order])
+            composed = np.append(rank[codes], np.array([-1], dtype=width))  # unique -> rank; -1 -> NA
+            return pd.Categorical.from_codes(composed[self.codes], categories=uniques[order])
         return pd.Series(np.append(self.uniques, None)[self.codes], dtype=object)
+
+
+def constant_objects(n: int, value: Any) -> np.ndarray:
+    """`np.full(n, value, dtype=object)`, several times faster on millions of rows."""
+    out = np.empty(n, dtype=object)
+    out[:] = value
+    return out
 
 
 def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,7 +219,7 @@ def _frame(
         when = when.tz_localize("UTC")
     cols: dict[str, Any] = {
         "snapshot_time": pd.Series(when, index=pd.RangeIndex(n), dtype="datetime64[ns, UTC]"),
-        "account_id": pd.Series(np.full(n, account, dtype=object), dtype=object),  # a string in every mode
+        "account_id": pd.Series(constant_objects(n, account), dtype=object),  # a string in every mode
         "schema_version": np.full(n, version, dtype=np.int64),
     }
     cols.update(data)
@@ -1098,7 +1111,8 @@ class Access:
                 "granted_to",
                 "via",
             )
-            return found.astype({c: "category" for c in text})
+            plain = [c for c in text if c in found.columns and not isinstance(found[c].dtype, pd.CategoricalDtype)]
+            return found.astype({c: "category" for c in plain}) if plain else found  # a snapshot's are already
         return effective_grants(
             self._get("grants"),  # type: ignore[arg-type]
             self.transitive,
@@ -1139,8 +1153,11 @@ class Access:
         full_name: str | None = None,
         privilege: str | None = None,
         level: Literal["schema", "object"] = "object",
+        categorical: bool = False,
     ) -> pd.DataFrame:
-        """Usability of held data privileges, optionally for one principal / securable / privilege."""
+        """Usability of held data privileges, optionally for one principal / securable / privilege.
+        `categorical=True` gives the text columns as categoricals: for the whole account (millions of
+        rows) several times faster and smaller than object strings."""
         privileges = [privilege] if privilege is not None else None
         out = usability(
             self.effective,
@@ -1149,13 +1166,14 @@ class Access:
             level=level,
             privileges=privileges,
             principal=principal,
+            categorical=categorical,
         )
         mask = np.ones(len(out), dtype=bool)
         if securable_type is not None:
             mask &= _is(out["securable_type"], _norm_type(securable_type))
         if full_name is not None:
             mask &= _match_ci(out["full_name"], [full_name])
-        return out[mask].reset_index(drop=True)
+        return out if mask.all() else out[mask].reset_index(drop=True)  # no copy of the whole account
 
     def matrix(
         self,
