@@ -236,8 +236,10 @@ def _rows(findings: pd.DataFrame, names: Mapping[tuple[str, str], str]) -> list[
     return rows
 
 
-def _shown(findings: pd.DataFrame, limit: int = ROWS_PER_RULE) -> pd.DataFrame:
-    """The findings the page lists: the first `limit` of each rule (all of them on a small account)."""
+def _shown(findings: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """The findings the page lists: the first `limit` (ROWS_PER_RULE) of each rule (all of them on a
+    small account)."""
+    limit = ROWS_PER_RULE if limit is None else limit
     if findings.empty or findings["rule"].value_counts().max() <= limit:
         return findings
     return findings[findings.groupby("rule", sort=False).cumcount().to_numpy() < limit]
@@ -279,8 +281,8 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
 
     names = names or {}
     complete = completeness is None or completeness.empty
-    shown = _shown(findings)
-    rows = _rows(shown, names)
+    listed = _shown(findings)
+    rows = _rows(listed, names)
     groups = _groups(rows, findings["rule"].value_counts().to_dict() if len(findings) else {})
     counts = _severity_counts(findings)
     riskiest = []
@@ -292,7 +294,7 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
         compared = {"time": pd.Timestamp(comparison["time"]).isoformat(), "source": comparison["source"],
                     "new": _rows(comparison["new"], names), "resolved": _rows(comparison["resolved"], names),
                     "unchanged": int(comparison["unchanged"])}
-    if statement_count is None and len(shown) == len(findings):  # else unknown: not every row was split
+    if statement_count is None and len(listed) == len(findings):  # else unknown: not every row was split
         statement_count = sum(len(r["sql"]) for r in rows)
     trend_chart = _chart_trend(trend)
     points = 0 if trend is None or trend.empty else trend["snapshot_time"].nunique()
