@@ -710,30 +710,27 @@ def _collect(
     frame: pd.DataFrame, keys: list[str], lists: Mapping[str, str], firsts: Mapping[str, str]
 ) -> pd.DataFrame:
     """One row per `keys` (sorted): each `lists` output a tuple of the column's non-null values in sorted row
-    order (duplicates dropped), each `firsts` output the first value. One pass over the rows in Python, far
-    cheaper than a pandas groupby with Python aggregations when there are many small groups."""
-    ordered = frame.sort_values([*keys, *lists.values()], kind="stable", na_position="last")
-    groups: dict[tuple, dict[str, Any]] = {}
-    columns = [*keys, *lists.values(), *firsts.values()]
-    for row in ordered[columns].itertuples(index=False, name=None):
-        values = dict(zip(columns, row, strict=True))
-        key = tuple(values[k] for k in keys)
-        entry = groups.get(key)
-        if entry is None:
-            entry = groups[key] = {
-                **{out: [] for out in lists},
-                **{out: values[col] for out, col in firsts.items()},
-            }
-        for out, col in lists.items():
-            value = values[col]
-            present = isinstance(value, str) or (value is not None and not pd.isna(value))
-            if present and value not in entry[out]:
-                entry[out].append(value)
-    rows = [
-        {**dict(zip(keys, key, strict=True)), **{o: tuple(v) if o in lists else v for o, v in entry.items()}}
-        for key, entry in groups.items()
-    ]
-    return pd.DataFrame(rows, columns=[*keys, *lists, *firsts])
+    order (duplicates dropped), each `firsts` output the first value. Sorted once, then sliced per key: no
+    Python work per row and none of a pandas groupby's per-group overhead (there are many small groups)."""
+    ordered = frame.sort_values([*keys, *lists.values()], kind="stable", na_position="last").reset_index(drop=True)
+    columns = [*keys, *lists, *firsts]
+    if ordered.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    # Rows of one key are contiguous once sorted: each key's slice of the rows, in order of first appearance.
+    group = ordered.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first_rows = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    out: dict[str, Any] = {k: ordered[k].to_numpy(dtype=object)[first_rows] for k in keys}
+    n_groups = len(first_rows)
+    for name, column in lists.items():
+        values = ordered[column]
+        present = values.notna().to_numpy()
+        kept = ordered.loc[present, [column]].assign(_g=group[present]).drop_duplicates(["_g", column])
+        g, v = kept["_g"].to_numpy(), kept[column].to_numpy(dtype=object).tolist()
+        bounds = np.searchsorted(g, np.arange(n_groups + 1))  # kept rows stay grouped and in group order
+        out[name] = [tuple(v[lo:hi]) for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    for name, column in firsts.items():
+        out[name] = ordered[column].to_numpy(dtype=object)[first_rows]
+    return pd.DataFrame({c: (out[c] if isinstance(out[c], list) else list(out[c])) for c in columns}, columns=columns)
 
 
 def _agg_privileges(frame: pd.DataFrame, keys: list[str], column: str = "privilege") -> pd.DataFrame:
@@ -1347,13 +1344,20 @@ def _pairs_mask(held: pd.DataFrame, exact: pd.DataFrame, catalogs: pd.DataFrame 
     nc = np.asarray(nc, dtype=np.int64)
     n_uniques = np.asarray(n_uniques, dtype=object)
     p_index, n_index = pd.Index(p_uniques), pd.Index(n_uniques)
-    hit = np.isin(pc * len(n_index) + nc, keys(exact, p_index, n_index))
+    hit = _member(pc * len(n_index) + nc, keys(exact, p_index, n_index))
     if catalogs is not None and len(catalogs):
         c_codes, c_uniques = pd.factorize(pd.Series(n_uniques, dtype=object).astype(str).str.split(".").str[0])
         c_index = pd.Index(np.asarray(c_uniques, dtype=object))
         cc = np.append(np.asarray(c_codes, dtype=np.int64), -1)[nc]
-        hit |= np.isin(pc * len(c_index) + cc, keys(catalogs, p_index, c_index)) & (cc >= 0)
+        hit |= _member(pc * len(c_index) + cc, keys(catalogs, p_index, c_index)) & (cc >= 0)
     return hit & (nc >= 0)
+
+
+def _member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """`np.isin(values, keys)` for millions of int64 values through a hash table (np.isin sorts them)."""
+    if not len(keys):
+        return np.zeros(len(values), dtype=bool)
+    return pd.Index(keys).get_indexer(values) >= 0
 
 
 @rule(
