@@ -780,9 +780,13 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
-def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray | pd.Index) -> np.ndarray:
+    """`np.isin(values, sorted_keys)` for unique keys; an Index of them (built once, reused across
+    batches) answers through its hash table, one probe per value instead of a binary search."""
     if not len(sorted_keys):
         return np.zeros(len(values), dtype=bool)
+    if isinstance(sorted_keys, pd.Index):
+        return sorted_keys.get_indexer(values) >= 0
     pos = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
     return sorted_keys[pos] == values
 
@@ -879,6 +883,7 @@ def usability(
     usc_keys = _sorted_unique(
         pn[(t == 0) & np.isin(held, [_H_US, _H_ALL])]
     )  # USE SCHEMA on a catalog: all schemas
+    uc_keys, us_keys, usc_keys = pd.Index(uc_keys), pd.Index(us_keys), pd.Index(usc_keys)  # hashed once
     del pn
 
     is_view = np.zeros(nn, dtype=bool)
