@@ -730,7 +730,8 @@ def _collect(
         out[name] = [tuple(v[lo:hi]) for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
     for name, column in firsts.items():
         out[name] = ordered[column].to_numpy(dtype=object)[first_rows]
-    return pd.DataFrame({c: (out[c] if isinstance(out[c], list) else list(out[c])) for c in columns}, columns=columns)
+    # Object columns: the callers iterate the rows, and iterating pandas 3's arrow strings is slow.
+    return pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in columns}, columns=columns)
 
 
 def _agg_privileges(frame: pd.DataFrame, keys: list[str], column: str = "privilege") -> pd.DataFrame:
