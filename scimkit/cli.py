@@ -58,6 +58,7 @@ _positive = _number(float, 0, None, low_open=True, what="a number")
 _timeout = _number(float, 0, 600, low_open=True, what="a number of seconds")
 _port = _number(int, 0, 65535, what="a port number (0-65535)")
 _millis = _number(float, 0, 60_000, what="a number of milliseconds")
+_lifetime = _number(int, 1, 86_400, what="a whole number of seconds")
 
 
 def _fault(text: str) -> str:
@@ -102,6 +103,7 @@ def _emulator_command(args: argparse.Namespace) -> int:
             port=args.port, seed_dir=seed_dir, db=args.db, account_id=args.account_id, token=args.token,
             reader_token=args.reader_token, scim_token=args.scim_token, latency_ms=args.latency_ms,
             rate_limits=args.rate_limits, speed=args.speed, faults=args.fault, fault_seed=args.fault_seed,
+            oauth_token_lifetime_s=args.oauth_token_lifetime,
         )
     except OSError as exc:
         raise InvalidInput(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}.", field="--port",
@@ -212,7 +214,11 @@ def _report_command(args: argparse.Namespace) -> int:
     snap = result["snapshot"]
     if not snap.is_complete:
         print(f"INCOMPLETE: account {snap.account_id} could not be read completely ({len(snap.completeness)} "
-              "read(s) failed); the findings below cover only what was read")
+              "read(s) failed); what was not read is unknown, and no conclusion or fix is drawn from it")
+        for line in compliance.not_read(snap):
+            print(f"not read: {line}")
+        for line in result.get("withheld", compliance.withheld(findings)):
+            print(f"withheld: {line}")
     print(f"account {snap.account_id}, snapshot {snap.snapshot_time.isoformat()}"
           + (f", compared with {result['previous'].isoformat()}" if result["previous"] is not None else ""))
     if len(findings):
@@ -256,6 +262,8 @@ def _drift_command(args: argparse.Namespace) -> int:
     from .snapshot import snapshot
     from .sources import entra, roster
 
+    if args.roster:  # a missing or unreadable file is refused before the account is read (all its
+        Path(args.roster).open("rb").close()  # problems, names included, are listed after the read)
     account = _connect(args)
     snap = snapshot(account, progress=not args.no_progress)
     if args.roster:
@@ -273,7 +281,8 @@ def _drift_command(args: argparse.Namespace) -> int:
         else:
             creds = entra.EntraCredentials.from_env()
             application = args.application
-        source = entra.GraphReader(creds, session=session).read(application_id=application)
+        source = entra.GraphReader(creds, session=session).read(application_id=application,
+                                                                state_dir=args.entra_state)
     frame = drift(source, snap)
     if frame.empty:
         print("no drift")
@@ -319,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "requests with STATUS; ACTION may also be latency-MS, drop or lost[-STATUS], WHEN "
                           "'*', P%% or Ts (see README, Emulator)")
     emu.add_argument("--fault-seed", type=int, default=0, help="seed of the P%% fault draws, for replay")
+    emu.add_argument("--oauth-token-lifetime", type=_lifetime, default=3600, metavar="SECONDS",
+                     help="lifetime of OAuth M2M access tokens (default 3600)")
     emu.set_defaults(func=_emulator_command)
 
     summary = command("summary", "print a summary of the account (users, groups, workspaces)")
@@ -350,8 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
                       "AZURE_CLIENT_SECRET from the environment; with --emulator the emulated tenant)")
     drift.add_argument("--application", metavar="OBJECT_ID",
                        help="object id of the Databricks enterprise application (its service principal) in Entra")
+    drift.add_argument("--entra-state", metavar="DIR",
+                       help="keep Graph delta links and the last Entra read in DIR: a later run reads only what "
+                       "changed in Entra since (contains names and emails, no secrets)")
     _add_connection_flags(drift)
     drift.set_defaults(func=_drift_command)
+
+    from .cli_plans import add_commands as add_plan_commands  # `plan` and `apply`
+
+    add_plan_commands(command, _add_connection_flags)
     return parser
 
 

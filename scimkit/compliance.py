@@ -18,7 +18,7 @@ registered with the `rule` decorator. Your own rule runs with the built-in ones:
     @rule(id="outside_domain", severity="high", title="Users outside the company domain",
           rationale="Guests should reach data through a reviewed group, not as account users.",
           remediation="Deactivate the user or move them to the guest process.",
-          params={"domain": "company.com"})
+          params={"domain": "company.com"}, depends=(), reads=("users",))
     def outside_domain(snapshot, params, previous):
         users = snapshot.users[snapshot.users["active"]]
         guests = users[~users["user_name"].str.lower().str.endswith("@" + params["domain"])]
@@ -27,6 +27,9 @@ registered with the `rule` decorator. Your own rule runs with the built-in ones:
                              "remediation": "Deactivate " + guests["user_name"] + " if they no longer need access"})
 
     evaluate(snap, {"outside_domain.domain": "example.org"})
+
+`depends` and `reads` name the facts of `scimkit.gaps` a rule relies on, so that on an incomplete
+snapshot it withholds what it cannot know instead of reporting a gap as a problem (see `evaluate`).
 
 Configuration (`ComplianceConfig`) comes from a JSON file, a TOML file (Python 3.11+, or `tomli`
 installed), a dict, or flat dotted parameters (`"rule.param": value`, handy for notebook
@@ -54,6 +57,7 @@ import pandas as pd
 
 from . import derived
 from .errors import InvalidInput
+from .gaps import FACTS, Gaps, Scope
 from .schema import (
     ACCOUNT_USERS,
     ACCOUNT_USERS_NAME,
@@ -69,6 +73,7 @@ if TYPE_CHECKING:
     from .snapshot import Snapshot
 
 __all__ = [
+    "COULD_NOT_EVALUATE",
     "FINDINGS_TABLE",
     "RULES",
     "SEVERITIES",
@@ -79,6 +84,7 @@ __all__ = [
     "exceeds",
     "findings_frame",
     "grant_sql",
+    "not_read",
     "owner_sql",
     "quote_principal",
     "rule",
@@ -86,6 +92,7 @@ __all__ = [
     "sql_privilege",
     "summary",
     "unregister",
+    "withheld",
 ]
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -132,6 +139,9 @@ class Rule:
     function: RuleFunction = field(compare=False, repr=False)
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
     remediation: str = ""
+    depends: tuple[str, ...] | None = None
+    reads: tuple[str, ...] = ()
+    compares: bool = False
 
     def __call__(
         self, snapshot: Snapshot, params: Mapping[str, Any] | None = None, previous: Snapshot | None = None
@@ -165,8 +175,17 @@ def rule(
     remediation: str = "",
     params: Mapping[str, Any] | None = None,
     replace: bool = False,
+    depends: Iterable[str] | None = None,
+    reads: Iterable[str] = (),
+    compares: bool = False,
 ) -> Callable[[RuleFunction], RuleFunction]:
     """Register `function(snapshot, params, previous) -> DataFrame` as a rule (see the module docstring).
+
+    `depends`: the facts (`scimkit.gaps.FACTS`, `fact@key-prefix` for some of its findings) a finding's
+    conclusion needs read completely: where the snapshot could not read them, the finding is withheld.
+    `reads`: facts it finds problems in, where a gap can only hide findings. A gap in either is reported
+    as one `could_not_evaluate` finding. A rule that declares no `depends` is withheld whole on an
+    incomplete snapshot. `compares`: the rule compares with `previous` (its gaps count too).
 
     Re-running the same definition (a notebook cell run twice) replaces it; another function under an
     existing id is refused unless `replace=True`."""
@@ -185,6 +204,8 @@ def rule(
             field=f"{id}.params",
             fix="rename the parameter",
         )
+    depends = None if depends is None else tuple(_checked_facts(id, "depends", depends))
+    reads = tuple(_checked_facts(id, "reads", reads))
 
     def register(function: RuleFunction) -> RuleFunction:
         existing = RULES.get(id)
@@ -207,10 +228,30 @@ def rule(
             function=function,
             params=MappingProxyType(dict(params or {})),
             remediation=remediation,
+            depends=depends,
+            reads=reads,
+            compares=bool(compares),
         )
         return function
 
     return register
+
+
+def _checked_facts(rule_id: str, name: str, facts: Iterable[str]) -> list[str]:
+    if isinstance(facts, str):
+        facts = (facts,)
+    out = []
+    for spec in facts:
+        fact = str(spec).split("@", 1)[0]
+        if fact not in FACTS:
+            raise InvalidInput(
+                f"Rule {rule_id} {name} {spec!r}, which is no fact a snapshot reads.",
+                field=f"{rule_id}.{name}",
+                value=spec,
+                fix="use one of " + ", ".join(FACTS) + " (optionally fact@key-prefix)",
+            )
+        out.append(str(spec))
+    return out
 
 
 def unregister(rule_id: str) -> None:
@@ -546,19 +587,94 @@ def _findings_table(frame: pd.DataFrame, snapshot_time: Any, account_id: str) ->
     return out
 
 
+COULD_NOT_EVALUATE = "could_not_evaluate"
+
+
+def _withhold(rule_: Rule, severity: str, found: pd.DataFrame, gaps: Gaps) -> list[pd.DataFrame]:
+    """A rule's findings without those whose evidence was not read, and one `could_not_evaluate` row
+    when any fact it depends on or reads has a gap (its absent findings are unknown there too)."""
+    if gaps.complete:
+        return [found]
+    partly: list[str] = []  # `fact@prefix` gaps everywhere: only the rule's `prefix` findings are affected
+    if rule_.depends is None:  # undeclared: nothing it concluded can be trusted
+        reads = tuple(dict.fromkeys(r for s in gaps.scopes.values() for r in s.reads)) or tuple(gaps.lines())
+        scope, hit = Scope(everything=True, reads=reads), pd.Series(True, index=found.index)
+    else:
+        scope, hit = Scope(), pd.Series(False, index=found.index)
+        key = found["key"].astype(object).fillna("").astype(str)
+        for spec in rule_.depends:
+            fact, _, prefix = spec.partition("@")
+            part = gaps.scope(fact)
+            if part.empty:
+                continue
+            mask = part.covers(found["principal"], found["securable_type"], found["securable"])
+            if prefix:
+                mask &= key.str.startswith(prefix)
+                if part.everything:
+                    partly.append(f"its {prefix} findings")
+                    part = Scope(reads=part.reads)
+            hit |= mask
+            scope = scope.union(part)
+        for spec in rule_.reads:
+            scope = scope.union(gaps.scope(spec.partition("@")[0]))
+    if scope.empty and not partly:
+        return [found]
+    objects = ("the whole account" if scope.everything
+               else _first_items(list(dict.fromkeys(partly)) + scope.objects(gaps.spelling), 5))
+    note = findings_frame([dict(
+        detail=f"could not evaluate {rule_.id} for {objects}: {_first_items(scope.reads, 3, '; ')}",
+        remediation="No fix is suggested where the evidence was not read: rerun the snapshot once these "
+        "reads succeed (see the completeness table).",
+        key=rule_.id,
+    )])
+    note = note.assign(rule=COULD_NOT_EVALUATE, severity=severity, title=f"Could not evaluate: {rule_.title}",
+                       withheld_rule=rule_.id)
+    return [found[~hit.to_numpy()], note]
+
+
+def _first_items(items: Iterable[str], n: int, sep: str = ", ") -> str:
+    items = list(items)
+    shown = sep.join(items[:n])
+    return shown if len(items) <= n else f"{shown}{sep}and {len(items) - n} more"
+
+
+def withheld(findings: pd.DataFrame) -> list[str]:
+    """In words, the conclusions withheld because the snapshot could not read their evidence: one
+    sentence per `could_not_evaluate` finding (empty for a complete snapshot)."""
+    if findings is None or findings.empty:
+        return []
+    rows = findings[findings["rule"] == COULD_NOT_EVALUATE]
+    return [f"{sev}: {detail}" for sev, detail in zip(rows["severity"], rows["detail"], strict=True)]
+
+
+def not_read(snapshot: Any) -> list[str]:
+    """In words, what the snapshot could not read (one line per kind of failed read)."""
+    return Gaps.of(snapshot).lines()
+
+
 def evaluate(snapshot: Snapshot, config: Any = None, previous: Snapshot | None = None) -> pd.DataFrame:
     """Run every enabled rule on `snapshot` (and `previous`, for the rules that compare two snapshots).
 
     `config`: anything `ComplianceConfig.load` takes. Returns the findings table (`FINDINGS_TABLE`),
-    ordered by severity, rule, principal and securable."""
+    ordered by severity, rule, principal and securable.
+
+    On an incomplete snapshot (rows in `completeness`) a finding whose evidence was not read is
+    withheld, and each rule with a gap in what it reads adds one `could_not_evaluate` finding at its
+    severity (`withheld_rule` names it) saying for which objects and which failed reads: a gap is
+    unknown, never a problem to fix. Findings on what was read are those of a complete reading."""
     cfg = ComplianceConfig.load(config)
+    gaps = Gaps.of(snapshot)
+    compared = gaps.union(Gaps.of(previous)) if previous is not None else gaps
     frames = []
     for rule_ in list(RULES.values()):
         enabled, severity, params = cfg.resolve(rule_)
         if not enabled:
             continue
-        found = rule_.function(snapshot, params, previous)
-        frames.append(_conform_rule_output(rule_, severity, found))
+        found = _conform_rule_output(rule_, severity, rule_.function(snapshot, params, previous))
+        if rule_.compares and previous is None:  # silent without a previous snapshot: nothing withheld
+            frames.append(found)
+        else:
+            frames += _withhold(rule_, severity, found, compared if rule_.compares else gaps)
     frames = [f for f in frames if len(f)]
     if frames:
         findings = pd.concat(frames, ignore_index=True)
@@ -875,6 +991,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     "forgotten when people move; access should come from groups that mirror roles.",
     remediation="REVOKE the privilege from the user and GRANT it to a group they belong to (or rely on the "
     "group that already gives it).",
+    depends=("groups", "memberships", "catalog_grants"),
+    reads=("users", "grants"),
 )
 def _direct_user_grant(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1044,6 +1162,8 @@ def _remove_from_groups(member: str, groups: list[str], synced: set[str]) -> str
     rationale="Deactivation blocks sign-in but leaves grants, group memberships and ownership in place: "
     "reactivating the account, or a new account with the same name, gets them all back.",
     remediation="Revoke the grants, remove the memberships and transfer ownership to a group.",
+    depends=("memberships@memberships", "groups@owner", "service_principals@owner"),
+    reads=("users", "service_principals", "grants", "securables"),
 )
 def _deactivated_principal_access(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1092,6 +1212,8 @@ def _deactivated_principal_access(
     "role-based review, and often a leftover or a mistyped identity.",
     remediation="Add the user to the groups of their role (in the identity provider for synced users) or "
     "deactivate them.",
+    depends=("memberships",),
+    reads=("users",),
 )
 def _user_in_no_group(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1136,6 +1258,8 @@ def _unreadable_groups(snapshot: Snapshot) -> set[str]:
     rationale="An empty group is clutter at best; if it still holds grants, whoever is added to it later "
     "inherits them without review.",
     remediation="Delete the group (revoke its grants first) or add the members it is meant to have.",
+    depends=("members", "all_grants"),
+    reads=("groups",),
 )
 def _empty_group(snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None) -> pd.DataFrame:
     groups = snapshot.groups
@@ -1179,6 +1303,8 @@ def _empty_group(snapshot: Snapshot, params: Mapping[str, Any], previous: Snapsh
     "gives its members nothing of its own: either it is dead weight or its access is granted "
     "somewhere it cannot be reviewed.",
     remediation="Delete the group if it has no purpose, or grant it the privileges its members need.",
+    depends=("members", "memberships", "all_grants", "all_assignments"),
+    reads=("groups",),
 )
 def _group_without_grants(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1232,6 +1358,8 @@ def _group_without_grants(
     remediation="REVOKE the broad privilege and grant only what the group needs; keep ALL PRIVILEGES and "
     "MANAGE with a small owning group.",
     params={"threshold": 50, "privileges": ("ALL_PRIVILEGES", "MANAGE")},
+    depends=("members",),
+    reads=("groups", "grants"),
 )
 def _broad_group_privileges(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1278,6 +1406,8 @@ def _broad_group_privileges(
     rationale="An owner holds every privilege and can grant them; an individual owner leaves with the "
     "person and escapes group reviews. Owners should be groups or service principals.",
     remediation="ALTER ... OWNER TO a group (or the service principal that maintains the object).",
+    depends=("groups", "service_principals"),
+    reads=("users", "securables"),
 )
 def _securable_owned_by_user(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1369,6 +1499,8 @@ def _member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     "the request behind it is unmet, and whoever later grants the missing USE privilege opens it "
     "without knowing.",
     remediation="GRANT the missing USE CATALOG / USE SCHEMA to the grantee, or REVOKE the unusable privilege.",
+    depends=("memberships", "catalog_grants"),
+    reads=("users", "service_principals", "groups", "grants", "securables"),
 )
 def _granted_not_usable(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1500,6 +1632,8 @@ def _workspace_names(snapshot: Snapshot) -> dict[int, str]:
     rationale="Admins can change every identity, grant and workspace setting; auditors ask for the list at "
     "every review.",
     remediation="Confirm each admin still needs the role; remove it where not.",
+    depends=("members", "users", "service_principals"),
+    reads=("groups", "assignments", "workspaces"),
 )
 def _admin_inventory(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1560,6 +1694,8 @@ def _admin_inventory(
     "role count with all their (active) members.",
     remediation="Remove the admin role from those who do not need it.",
     params={"account_admin_threshold": 5, "workspace_admin_threshold": 5},
+    depends=("memberships", "users", "service_principals", "groups"),
+    reads=("assignments", "workspaces"),
 )
 def _too_many_admins(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1601,6 +1737,8 @@ def _too_many_admins(
         "write_privileges": WRITE_PRIVILEGES,
         "allowed_service_principals": (),
     },
+    depends=(),
+    reads=("service_principals", "groups", "memberships", "catalog_grants", "securables"),
 )
 def _sp_write_on_production(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1659,6 +1797,8 @@ def _sp_write_on_production(
     rationale="Grants outlive deleted users and groups; a new user or group created later with the same name "
     "silently inherits them.",
     remediation="REVOKE the grants of the missing principal; give owned securables to a group.",
+    depends=("users", "service_principals", "groups"),
+    reads=("grants", "securables"),
 )
 def _missing_principal(
     snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None
@@ -1707,6 +1847,9 @@ def _privileged_groups(snapshot: Snapshot, params: Mapping[str, Any]) -> set[str
     remediation="Confirm each change against its request; revoke the grant or remove the member if it was "
     "not intended.",
     params={"privileges": WRITE_PRIVILEGES, "privileged_groups": ()},
+    depends=(),
+    reads=("users", "service_principals", "groups", "memberships", "grants", "securables"),
+    compares=True,
 )
 def _access_widened(snapshot: Snapshot, params: Mapping[str, Any], previous: Snapshot | None) -> pd.DataFrame:
     if previous is None:

@@ -215,6 +215,12 @@ class Account:
             if mapped is None:
                 raise
             raise mapped from exc
+        unknown = sorted(set(self.workspace_urls) - set(self.workspace_ids))
+        if unknown:
+            raise ConfigurationError(
+                f"workspaces: {', '.join(map(str, unknown))} {'is' if len(unknown) == 1 else 'are'} not a workspace "
+                f"of account {self.account_id} (its workspaces: {', '.join(map(str, self.workspace_ids)) or 'none'}). "
+                "Fix: correct the id in --workspace ID=URL|PROFILE (or connect(workspaces=...))")
         return self
 
     def route(self, workspace_id: int) -> WorkspaceRoute:
@@ -357,10 +363,11 @@ def connect(
             missing = [name for name, value in (("host", host), ("account_id", account_id)) if not value]
             raise ConfigurationError(f"connect() needs {' and '.join(missing)} with explicit credentials "
                                      "(the CLI: --host and --account-id).\n" + HOW_TO_CONFIGURE)
+        auth_type = _auth_type(token, client_id, client_secret, credentials_strategy, profile)
         probe = _probe_account_host(host, options)
         config = _config(host=host, account_id=account_id, token=token, client_id=client_id,
                          client_secret=client_secret, credentials_strategy=credentials_strategy,
-                         retry_timeout_seconds=retry_timeout_seconds)
+                         auth_type=auth_type, retry_timeout_seconds=retry_timeout_seconds)
         return _account(config, "arguments", options, probe)
     if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
         return _connect_notebook(secret_scope, options)
@@ -373,8 +380,9 @@ def connect(
         source = "profile"
     else:
         raise ConfigurationError(HOW_TO_CONFIGURE)
+    auth_type = _auth_type(None, None, None, None, profile)
     probe = _probe_account_host(_configured_host(profile), options)
-    config = _config(profile=profile, retry_timeout_seconds=retry_timeout_seconds)
+    config = _config(profile=profile, auth_type=auth_type, retry_timeout_seconds=retry_timeout_seconds)
     return _account(config, source, options, probe)
 
 
@@ -468,6 +476,52 @@ def _probe_account_host(host: str | None, options: _Options) -> HostProbe | None
     return probe
 
 
+def _auth_type(token: str | None, client_id: str | None, client_secret: str | None, credentials_strategy: Any,
+               profile: str | None) -> str | None:
+    """`oauth-m2m` when the credentials that apply are an OAuth client id and secret, so the SDK logs
+    in as that service principal (and a stray token elsewhere does not make two auth methods); None
+    leaves the SDK's own choice. Arguments beat the environment, which beats the profile, as in the
+    SDK; half a client (an id without its secret) is refused naming what is missing."""
+    if credentials_strategy is not None or os.environ.get("DATABRICKS_AUTH_TYPE"):
+        return None
+    for source, values in (
+        ("arguments", {"token": token, "client_id": client_id, "client_secret": client_secret}),
+        ("environment", {name: os.environ.get(f"DATABRICKS_{name.upper()}") for name in
+                         ("token", "client_id", "client_secret")}),
+        ("profile", _profile_credentials(profile)),
+    ):
+        if not any(values.values()):
+            continue
+        has_id, has_secret = bool(values["client_id"]), bool(values["client_secret"])
+        if has_id != has_secret:
+            missing = "client_secret" if has_id else "client_id"
+            where = {"arguments": f"connect({missing}=...)", "environment": f"DATABRICKS_{missing.upper()}",
+                     "profile": f"{missing} in the profile"}[source]
+            raise ConfigurationError(f"OAuth M2M needs a client id and its secret; the {source} give "
+                                     f"{'client_id' if has_id else 'client_secret'} without {missing}. "
+                                     f"Fix: set {where}, or use a token instead")
+        if has_id and values["token"]:
+            raise ConfigurationError(f"The {source} give both a token and an OAuth client id and secret. "
+                                     "Fix: keep one of them (OAuth M2M is recommended for automation)")
+        return "oauth-m2m" if has_id else None
+    return None
+
+
+def _profile_credentials(profile: str | None) -> dict[str, str | None]:
+    """token / client_id / client_secret of the profile the SDK would read (named, or DEFAULT)."""
+    name = profile or os.environ.get("DATABRICKS_CONFIG_PROFILE")
+    parser = _read_profiles()
+    if name and name != "DEFAULT" and parser.has_section(name):
+        section: Mapping[str, str] = parser[name]
+    elif not name or name == "DEFAULT":
+        section = parser.defaults()
+    else:
+        return {}
+    if section.get("auth_type"):
+        return {}
+    return {key: section.get(key) for key in ("token", "client_id", "client_secret")}
+
+
 def _config(retry_timeout_seconds: int, **kwargs: Any) -> Config:
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     try:
@@ -517,7 +571,8 @@ def _connect_notebook(secret_scope: str, options: _Options) -> Account:
             "credentials to connect(), or use_emulator=True for the sample account.")
     probe = _probe_account_host(values["account_host"], options)
     config = _config(host=values["account_host"], account_id=values["account_id"], client_id=values["client_id"],
-                     client_secret=values["client_secret"], retry_timeout_seconds=options.retry_timeout_seconds)
+                     client_secret=values["client_secret"], auth_type="oauth-m2m",
+                     retry_timeout_seconds=options.retry_timeout_seconds)
     account = _account(config, "notebook", options, probe)
     current = w.get_workspace_id()
     account._clients[int(current)] = w

@@ -3,12 +3,15 @@
 `drift(source, snapshot)` returns one DataFrame, one row per difference:
 
     kind     string  missing_user | extra_user | active_mismatch | missing_membership |
-                     extra_membership | missing_group | renamed_group
+                     extra_membership | missing_group | renamed_group | unlisted_members |
+                     missing_assignment | extra_assignment
     subject  string  the user's email, or the group's name in the source
-    group    string  the group (Databricks name where it exists), empty for user rows
+    group    string  the group (Databricks name where it exists); the workspace name for
+                     missing_assignment / extra_assignment rows; empty for user rows
     cause    string  nested group not flattened | not assigned to the application | renamed |
                      deleted in the console | disabled but still active | sync pending |
-                     joiner not provisioned | leaver still active | mover not applied
+                     joiner not provisioned | leaver still active | mover not applied |
+                     members not listed by SCIM under automatic identity management
     fix_in   string  identity provider | Databricks
     fix      string  what to do
     detail   string  the evidence (e.g. the nested group the membership comes through)
@@ -18,6 +21,18 @@ application, or direct members of an assigned group); a disabled person is never
 assigned groups are compared; memberships are compared after flattening nesting on both sides,
 and a membership that arrives only through a nested group the connector did not provision is
 "nested group not flattened". A roster is a change file: only the people it lists are compared.
+Its `workspaces` cell, where filled in, lists the workspaces the person should reach: one missing
+directly and through every group they are in is `missing_assignment`; a direct assignment of the
+person to a workspace the cell does not list is `extra_assignment` (access through a group is the
+groups column's business). An empty cell says nothing about workspaces.
+
+Automatic identity management (AIM): an account under AIM resolves a group's members from Entra on
+demand, so SCIM may list none of them. No account setting readable through SCIM says whether AIM
+is on (the documented signals are in the IAM v2 API: "if automatic identity management is on and
+the group has an external_id, its members come from your identity provider"), so this is a
+heuristic, kept conservative: a group that came from the IdP (its externalId is the Entra group's
+id) with no members at all in SCIM while Entra lists people in it who are in the account gives one
+`unlisted_members` row instead of one `missing_membership` row per person.
 """
 
 from __future__ import annotations
@@ -30,6 +45,7 @@ from .sources.records import SourceIdentities
 
 COLUMNS = ["kind", "subject", "group", "cause", "fix_in", "fix", "detail"]
 IDP, DATABRICKS = "identity provider", "Databricks"
+AIM_CAUSE = "members not listed by SCIM under automatic identity management"
 
 
 def drift(source: SourceIdentities, snapshot: Any) -> pd.DataFrame:
@@ -92,6 +108,7 @@ def _entra(source: SourceIdentities, snapshot: Any) -> list[dict]:
                              "enabled in Entra, inactive in Databricks"))
     db_groups = {str(r.group_name).casefold(): r for r in snapshot.groups.itertuples()}
     by_external = {str(r.external_id): r for r in snapshot.groups.itertuples() if isinstance(r.external_id, str)}
+    with_members = {str(r.group_name).casefold() for r in snapshot.memberships.itertuples()}
     matched: dict[str, str] = {}  # source group key -> Databricks group name
     for g in source.groups:
         db = by_external.get(g.external_id or "") or db_groups.get(g.key)
@@ -111,6 +128,16 @@ def _entra(source: SourceIdentities, snapshot: Any) -> list[dict]:
         expected = {m for m in source.transitive_members(g.name) if m in users}
         actual = db_transitive.get(db_name.casefold(), set())
         direct = {m.casefold() for m in g.members}
+        from_idp = g.external_id is not None and g.external_id in by_external \
+            and str(by_external[g.external_id].group_name) == db_name
+        if from_idp and db_name.casefold() not in with_members and expected & direct:
+            rows.append(_row("unlisted_members", g.name, db_name, AIM_CAUSE, DATABRICKS,
+                             "if the account uses automatic identity management, nothing (members are resolved "
+                             "from Entra on demand; see a member's groups with the IAM v2 API); otherwise "
+                             "restart provisioning so the members arrive",
+                             f"{len(expected & direct)} direct members in Entra, none listed by SCIM "
+                             "(heuristic: a group from the IdP with no SCIM members)"))
+            continue
         for email in sorted(expected - actual):
             if email in direct:
                 rows.append(_row("missing_membership", email, db_name, "sync pending", IDP,
@@ -139,6 +166,11 @@ def _roster(source: SourceIdentities, snapshot: Any) -> list[dict]:
         for m in members:
             groups_of.setdefault(m, set()).add(group)
     names = {str(g).casefold(): str(g) for g in snapshot.groups["group_name"]}
+    workspaces, direct, group_ws = _workspace_access(snapshot)
+    via_groups: dict[str, set[int]] = {}
+    for r in snapshot.transitive_memberships.itertuples():
+        if r.member_type == "USER" and str(r.group_name).casefold() in group_ws:
+            via_groups.setdefault(str(r.member_name).casefold(), set()).update(group_ws[str(r.group_name).casefold()])
     rows: list[dict] = []
     for person in source.people:
         db = users.get(person.key)
@@ -162,4 +194,50 @@ def _roster(source: SourceIdentities, snapshot: Any) -> list[dict]:
         for g in sorted(have - wanted):
             rows.append(_row("extra_membership", person.email, names.get(g, g), "mover not applied", DATABRICKS,
                              "remove the membership", "not listed in the roster"))
+        if person.workspaces:
+            rows += _roster_workspaces(person, snapshot, workspaces, direct, via_groups)
+    return rows
+
+
+def _workspace_access(snapshot: Any) -> tuple[dict[str, Any], dict[str, dict[int, str]], dict[str, set[int]]]:
+    """Workspaces by name and id; each user's direct assignments (id -> permission); each group's."""
+    workspaces: dict[str, Any] = {}
+    for w in snapshot.workspaces.itertuples():
+        workspaces[str(w.workspace_name).casefold()] = w
+        workspaces[str(w.workspace_id)] = w
+    direct: dict[str, dict[int, str]] = {}
+    group_ws: dict[str, set[int]] = {}
+    for a in snapshot.workspace_assignments.itertuples():
+        if a.principal_type == "USER":
+            direct.setdefault(str(a.principal_name).casefold(), {})[int(a.workspace_id)] = str(a.permission)
+        elif a.principal_type == "GROUP":
+            group_ws.setdefault(str(a.principal_name).casefold(), set()).add(int(a.workspace_id))
+    return workspaces, direct, group_ws
+
+
+def _roster_workspaces(person: Any, snapshot: Any, workspaces: dict[str, Any], direct: dict[str, dict[int, str]],
+                       via_groups: dict[str, set[int]]) -> list[dict]:
+    rows: list[dict] = []
+    mine = direct.get(person.key, {})
+    reach = set(mine) | via_groups.get(person.key, set())
+    listed: set[int] = set()
+    for written in person.workspaces:
+        w = workspaces.get(written.casefold())
+        if w is None:
+            rows.append(_row("missing_assignment", person.email, written, "mover not applied", DATABRICKS,
+                             "correct the roster's workspaces cell (the account has no such workspace)",
+                             "listed in the roster; not a workspace of the account"))
+            continue
+        listed.add(int(w.workspace_id))
+        if int(w.workspace_id) not in reach:
+            rows.append(_row("missing_assignment", person.email, str(w.workspace_name), "mover not applied",
+                             DATABRICKS, f"assign the user to {w.workspace_name} (directly, or through a group)",
+                             "listed in the roster; no access directly or through a group"))
+    for workspace_id, permission in sorted(mine.items()):
+        if workspace_id not in listed:
+            name = str(workspaces[str(workspace_id)].workspace_name) if str(workspace_id) in workspaces \
+                else str(workspace_id)
+            rows.append(_row("extra_assignment", person.email, name, "mover not applied", DATABRICKS,
+                             f"remove the user's direct assignment to {name}",
+                             f"direct assignment ({permission}); not listed in the roster"))
     return rows

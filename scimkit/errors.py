@@ -26,6 +26,7 @@ reaching an account into these, with what to configure; the CLI prints the first
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import requests
@@ -115,6 +116,12 @@ def from_sdk_error(exc: BaseException, host: str, account_id: str) -> ScimkitErr
         return AccountNotFound(
             f"account {account_id} was not found at {host} (404 {_first_line(exc)}). Fix: check --account-id "
             "(DATABRICKS_ACCOUNT_ID) and that --host is the accounts host of that account")
+    if isinstance(exc, ValueError) and _OAUTH_ERROR.search(str(exc)):  # the SDK's token fetch (oauth.py)
+        return AuthenticationFailed(
+            f"the OAuth token endpoint of {host} refused the service principal ({_first_line(exc)}). Fix: check "
+            "DATABRICKS_CLIENT_ID (the service principal's application id) and DATABRICKS_CLIENT_SECRET (or the "
+            f"profile's or secret scope's client_id/client_secret) for account {account_id}; a deleted or "
+            "expired secret needs a new one")
     cause = exc
     if isinstance(exc, TimeoutError) and exc.__cause__ is not None:  # the SDK's retries gave up
         cause = exc.__cause__
@@ -125,6 +132,11 @@ def from_sdk_error(exc: BaseException, host: str, account_id: str) -> ScimkitErr
     if isinstance(exc, DatabricksError):
         return None
     return None
+
+
+# RFC 6749 section 5.2 error codes, as the SDK's retrieve_token raises them: "<code>: <description>".
+_OAUTH_ERROR = re.compile(r"\b(invalid_client|invalid_grant|unauthorized_client|invalid_scope|"
+                          r"unsupported_grant_type|invalid_request): ")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -182,6 +194,16 @@ class PlanRejected(InvalidInput):
         lines = [f"step {n} {change}: {reason} Fix: {fix}" for n, change, reason, fix in self.problems]
         super().__init__(f"The plan was refused as a whole ({len(self.problems)} problem(s)); nothing was applied.\n  "
                          + "\n  ".join(lines), field="plan")
+
+
+class JournalLocked(ScimkitError):
+    """Another apply is writing to this journal now; two applies on one journal would interleave."""
+
+    def __init__(self, journal: str, lock_file: str) -> None:
+        self.journal, self.lock_file = journal, lock_file
+        super().__init__(f"The journal {journal} is in use by another apply (lock {lock_file} is held); nothing was "
+                         "applied. Fix: wait for that apply to finish (a killed one releases the lock), or use "
+                         "another journal for another plan")
 
 
 class ConflictError(ScimkitError, ResourceConflict):

@@ -523,6 +523,55 @@ def load_tables(
 
 # -- diff ----------------------------------------------------------------------------------------
 
+_LIST_OF_TYPE = {"USER": "users", "SERVICE_PRINCIPAL": "service_principals", "GROUP": "groups"}
+
+
+def _unknown_where_unread(changes: pd.DataFrame, old: Any, new: Any) -> pd.DataFrame:
+    """`changes` with every change that a failed read of either snapshot could explain turned into
+    `unknown` (what it looked like, and the read, in `detail`)."""
+    from .gaps import Gaps, Scope
+
+    gaps = Gaps.of(old).union(Gaps.of(new))
+    if gaps.complete or changes.empty:
+        return changes
+    kind = changes["change_kind"].astype(object)
+    ptype = changes["principal_type"].astype(object).fillna("").astype(str)
+    detail = changes["detail"].astype(object).fillna("").astype(str)
+    why = pd.Series([None] * len(changes), index=changes.index, dtype=object)
+
+    def mark(mask: pd.Series, scope: Scope) -> None:
+        if scope.empty:
+            return
+        fresh = mask & why.isna()
+        why[fresh] = "; ".join(scope.reads[:2]) + (f"; and {len(scope.reads) - 2} more" if len(scope.reads) > 2 else "")
+
+    people = kind.isin(["joiner", "leaver"])
+    account_admin = kind.isin(["admin_added", "admin_removed"]) & detail.str.startswith("account_admin")
+    for principal_type, fact in _LIST_OF_TYPE.items():
+        mark((people | account_admin) & (ptype == principal_type) & gaps.scope(fact).everything, gaps.scope(fact))
+    workspace_admin = kind.isin(["admin_added", "admin_removed"]) & ~account_admin
+    where = detail.str.rsplit(" ", n=1).str[-1]
+    assignments = gaps.scope("assignments")
+    mark(workspace_admin & assignments.covers(pd.Series([None] * len(changes), index=changes.index),
+                                              pd.Series("WORKSPACE", index=changes.index), where), assignments)
+    members = gaps.scope("members")
+    unread_groups = {str(n).lower() for t, n in zip(gaps.failures["object_type"], gaps.failures["object_name"],
+                                                    strict=True) if t == "group"}
+    group = changes["group_name"].astype(object).fillna("").astype(str).str.lower()
+    mark(kind.isin(["membership_added", "membership_removed"]) & (members.everything | group.isin(unread_groups)),
+         members)
+    grants = gaps.scope("grants")
+    mark(kind.isin(["grant_added", "grant_removed"])
+         & grants.covers(changes["principal"], changes["securable_type"], changes["full_name"]), grants)
+    if why.isna().all():
+        return changes
+    hit = why.notna()
+    changes = changes.copy()
+    changes.loc[hit, "detail"] = ("looked like " + kind[hit] + ", but " + why[hit]).to_numpy()
+    changes.loc[hit, "change_kind"] = "unknown"
+    return changes
+
+
 CHANGE_KINDS = (
     "joiner",
     "leaver",
@@ -535,6 +584,7 @@ CHANGE_KINDS = (
     "grant_added",
     "grant_removed",
     "owner_changed",
+    "unknown",
 )
 DIFF_COLUMNS = [
     "change_kind",
@@ -608,7 +658,11 @@ def _principals(snapshot: Any) -> pd.DataFrame | None:
 
 def diff(old: Any, new: Any) -> pd.DataFrame:
     """What changed from `old` to `new` (dicts of tables or snapshot-like objects), one row per
-    change. `change_kind` is one of CHANGE_KINDS; unused columns are missing (NA)."""
+    change. `change_kind` is one of CHANGE_KINDS; unused columns are missing (NA).
+
+    A change on something either snapshot could not read (its `completeness` table) is `unknown`,
+    never a leaver, joiner, added or removed membership, admin role or grant: `detail` says which
+    change it looked like and which read failed (`scimkit.gaps`)."""
     out: list[pd.DataFrame] = []
 
     def take(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -741,6 +795,7 @@ def diff(old: Any, new: Any) -> pd.DataFrame:
         )
 
     result = pd.concat(out, ignore_index=True) if out else _rows("joiner", {}, 0)
+    result = _unknown_where_unread(result, old, new)
     order = {k: i for i, k in enumerate(CHANGE_KINDS)}
     result = (
         result.assign(_k=result["change_kind"].map(order))

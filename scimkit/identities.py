@@ -2,12 +2,14 @@
 account cheaply and completely, and change it idempotently.
 
 Reads use the cheapest requests the API allows: lists ask only for the attributes we keep (lists
-carry no members, and account users carry no groups), then one GET per group for its members,
+carry no members; the users' `groups` are not asked for: memberships, nested ones included, come
+from the group GETs), then one GET per group for its members,
 concurrently under the `scim-get` limit. Every failed read is recorded, never skipped.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -224,7 +226,8 @@ def read_identities(account: Account, workers: int = 8, progress: bool = True) -
 # -- looking up one principal ------------------------------------------------------------------------
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A SCIM filter value: a JSON string (RFC 7644 3.4.2.2), so `"` and `\\` round-trip."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def find_user(account: Account, user_name: str) -> iam.User | None:

@@ -269,6 +269,13 @@ def headline(*, account_id: str, snapshot_time: Any, findings: pd.DataFrame,
     return line
 
 
+def _withheld_rules(findings: pd.DataFrame) -> list[str]:
+    """The rules with a `could_not_evaluate` finding (their conclusions are withheld)."""
+    if "withheld_rule" not in findings.columns:
+        return []
+    return sorted({str(r) for r in findings["withheld_rule"] if isinstance(r, str) and r})
+
+
 def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Timestamp,
                 heatmap_png: str | None = None, trend: pd.DataFrame | None = None,
                 completeness: pd.DataFrame | None = None, title: str = "scimkit compliance report",
@@ -293,7 +300,7 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
     if comparison is not None:
         compared = {"time": pd.Timestamp(comparison["time"]).isoformat(), "source": comparison["source"],
                     "new": _rows(comparison["new"], names), "resolved": _rows(comparison["resolved"], names),
-                    "unchanged": int(comparison["unchanged"])}
+                    "unchanged": int(comparison["unchanged"]), "unread": len(comparison.get("unread", ()))}
     if statement_count is None and len(listed) == len(findings):  # else unknown: not every row was split
         statement_count = sum(len(r["sql"]) for r in rows)
     trend_chart = _chart_trend(trend)
@@ -309,6 +316,7 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
                              completeness=completeness).replace("--", "- -"),
         "complete": complete, "incomplete_summary": "" if complete else _incomplete_summary(completeness),
         "not_read": describe_gaps(completeness), "withheld": list(withheld),
+        "withheld_rules": _withheld_rules(findings),
         "total": len(findings), "info_total": counts["info"], "actionable_total": len(findings) - counts["info"],
         "counts": [{"severity": s, "count": counts[s], "colour": SEVERITY_COLOUR[s]} for s in SEVERITIES],
         "all_groups": groups, "groups": [g for g in groups if g["severity"] != "info"],
@@ -458,10 +466,16 @@ def _statement_count(script: str) -> int:
 
 
 def compare_findings(current: pd.DataFrame, earlier: pd.DataFrame) -> dict[str, Any]:
-    """New (not in `earlier`) and no-longer-found (not in `current`) findings, by finding_id."""
+    """New (not in `earlier`) and no-longer-found (not in `current`) findings, by finding_id. An
+    earlier finding of a rule that could not be evaluated fully now (a `could_not_evaluate` row) is
+    `unread`, not resolved: its evidence may only be unread."""
     now, then = set(current["finding_id"]), set(earlier["finding_id"])
-    return {"new": current[~current["finding_id"].isin(then)].reset_index(drop=True),
-            "resolved": earlier[~earlier["finding_id"].isin(now)].reset_index(drop=True),
+    withheld = set(_withheld_rules(current))
+    gone = earlier[~earlier["finding_id"].isin(now)]
+    unread = gone["rule"].isin(withheld)
+    notes = current["rule"] == "could_not_evaluate"
+    return {"new": current[~current["finding_id"].isin(then) & ~notes].reset_index(drop=True),
+            "resolved": gone[~unread].reset_index(drop=True), "unread": gone[unread].reset_index(drop=True),
             "unchanged": len(now & then)}
 
 
@@ -476,7 +490,8 @@ def run_report(account: Any, out: str | Path, *, config: Any = None, previous: s
     newest complete one under `previous` (a snapshot root; InvalidInput when it holds none).
 
     Returns snapshot, findings, report, remediation, history, stored (where this reading went),
-    complete, not_read (sentences), headline (the report's first line), previous (its time or None)
+    complete, not_read and withheld (sentences: what was not read, and the conclusions withheld
+    because of it, `compliance.withheld`), headline (the report's first line), previous (its time or None)
     and comparison (new / resolved findings and the unchanged count, or None)."""
     from . import compliance
     from .snapshot import snapshot
@@ -499,6 +514,7 @@ def run_report(account: Any, out: str | Path, *, config: Any = None, previous: s
                                fix="give the root of a snapshot saved by scimkit (Snapshot.save or `scimkit "
                                "snapshot --out`) whose completeness table is empty")
     findings = compliance.evaluate(snap, config=config, previous=before)
+    withheld = [*withheld, *compliance.withheld(findings)]
     stored = history_root if snap.is_complete else out / "incomplete"
     snap.save(stored)
     compliance.save_findings(findings, stored, snap.snapshot_time)
@@ -525,7 +541,7 @@ def run_report(account: Any, out: str | Path, *, config: Any = None, previous: s
     findings.to_csv(out / "findings.csv", index=False)
     return {"snapshot": snap, "findings": findings, "report": path, "remediation": sql_path,
             "history": history_root, "stored": stored, "complete": snap.is_complete,
-            "not_read": describe_gaps(snap.completeness),
+            "not_read": describe_gaps(snap.completeness), "withheld": withheld,
             "headline": headline(account_id=snap.account_id, snapshot_time=snap.snapshot_time, findings=findings,
                                  completeness=snap.completeness),
             "previous": before.snapshot_time if before is not None else None, "comparison": comparison}

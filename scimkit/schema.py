@@ -201,6 +201,13 @@ FINDINGS = Table(
             "string",
             "the SQL GRANT / REVOKE / ALTER ... OWNER or the identity change that fixes it",
         ),
+        Column(
+            "withheld_rule",
+            "string",
+            "on a `could_not_evaluate` row: the rule whose conclusions are withheld because the snapshot "
+            "could not read their evidence (null on every other row)",
+            nullable=True,
+        ),
     ),
     ("finding_id",),
 )

@@ -17,6 +17,10 @@ digits and underscores must be. Names are completed with the default catalog and
 `sales_data` on a SCHEMA is `<catalog>.sales_data`, `pipelines` on a VOLUME is
 `<catalog>.<schema>.pipelines`, `finance.transactions` on a TABLE is `<catalog>.finance.transactions`.
 
+Names and principals longer than 255 characters (Unity Catalog's limit) are refused, as are
+workspace objects (`ON WAREHOUSE`, `CLUSTER`, `JOB`, ...), which take no Unity Catalog grants: both
+as `ScriptRejected` naming the statement, before anything is sent.
+
 One extension to Databricks SQL, for the seed document: `GRANT USE CATALOG datalake TO ...`
 (no `ON`) names the securable the privilege implies: USE CATALOG a catalog, USE SCHEMA a schema,
 READ VOLUME and WRITE VOLUME a volume.
@@ -60,6 +64,20 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _STARTERS = {"GRANT", "REVOKE", "ALTER"}
+# "Object names cannot exceed 255 characters" (Databricks SQL reference, Names); group display
+# names are at most 255 too (databricks-api.md 1.3). Longer ones are refused before anything is sent.
+MAX_NAME = 255
+# Workspace objects: their permissions are set through the Permissions API, never with GRANT.
+_NOT_UNITY_CATALOG = {
+    ("WAREHOUSE",): "SQL warehouse", ("SQL", "WAREHOUSE"): "SQL warehouse", ("ENDPOINT",): "SQL warehouse",
+    ("CLUSTER",): "cluster", ("INSTANCE", "POOL"): "instance pool", ("POOL",): "instance pool",
+    ("CLUSTER", "POLICY"): "cluster policy", ("JOB",): "job", ("PIPELINE",): "pipeline",
+    ("NOTEBOOK",): "notebook", ("DIRECTORY",): "workspace folder", ("FOLDER",): "workspace folder",
+    ("REPO",): "repo", ("FILE",): "workspace file", ("EXPERIMENT",): "MLflow experiment",
+    ("DASHBOARD",): "dashboard", ("QUERY",): "query", ("ALERT",): "alert",
+    ("SERVING", "ENDPOINT"): "serving endpoint", ("SECRET", "SCOPE"): "secret scope", ("SECRET",): "secret scope",
+    ("TOKEN",): "token", ("APP",): "app", ("WORKSPACE",): "workspace",
+}
 _CLOSERS = {"/*": "*/", "`": "`", "'": "'", '"': '"'}
 _OPENERS = {"`", "'", '"'}
 
@@ -254,6 +272,16 @@ class _Parser:
         if token.is_word("METASTORE"):
             self.take()
             return "METASTORE", ""
+        for words in sorted(_NOT_UNITY_CATALOG, key=len, reverse=True):
+            if all(self.peek(i).is_word(w) for i, w in enumerate(words)) and (
+                    self.peek(len(words)).kind in ("word", "quoted") and not self.peek(len(words)).is_word(link)):
+                noun = _NOT_UNITY_CATALOG[words]
+                raise _ParseError(
+                    f"{' '.join(words)} is not a securable that takes Unity Catalog grants: a {noun}'s "
+                    "permissions are set in its workspace (the Permissions API or its Permissions dialog), not "
+                    "with GRANT; a script manages catalogs, schemas, tables, views, volumes, functions, external "
+                    "locations, storage credentials and the metastore"
+                )
         if token.is_word(
             "CONNECTION",
             "SHARE",
@@ -311,6 +339,9 @@ class _Parser:
                 raise _ParseError(f"expected the {_noun(securable_type)}'s name but found {shown}{hint}")
             if not token.value:
                 raise _ParseError("an empty name (``) is not a name")
+            if len(token.value) > MAX_NAME:
+                raise _ParseError(f"a {_noun(securable_type)} name part of {len(token.value)} characters "
+                                  f"('{token.value[:20]}...'); Unity Catalog names are at most {MAX_NAME} characters")
             parts.append(self.take().value)
             if self.peek().kind == "punct" and self.peek().text == ".":
                 self.take()
@@ -367,6 +398,9 @@ class _Parser:
             )
         if not token.value.strip():
             raise _ParseError("an empty principal (``) is not a principal")
+        if len(token.value) > MAX_NAME:
+            raise _ParseError(f"a principal of {len(token.value)} characters ('{token.value[:20]}...'); user, group "
+                              f"and service principal names are at most {MAX_NAME} characters")
         return token.value
 
 

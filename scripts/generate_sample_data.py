@@ -237,6 +237,23 @@ MISSING_GROUP = "BI.Legacy"  # a deleted group whose grants stayed behind
 PRODUCTION_CATALOG = "prod_sales"
 ENTRA_TENANT_FILE = "entra_tenant.json"
 ROSTER_FILE = "roster.csv"
+DESIRED_GRANTS_FILE = "desired_grants.json"
+
+# What `plans.from_grants` / `scimkit plan --grants` read: the grants named principals should hold on
+# named securables. One entry already holds (in place), two are new; Sales's grant on
+# prod_sales.forecasts is listed by nobody, so it is reported (revoked only with --exclusive).
+DESIRED_GRANTS = {
+    "format": "scimkit-desired-grants",
+    "version": 1,
+    "grants": [
+        {"securable_type": "SCHEMA", "full_name": "prod_sales.forecasts", "principal": "Executives",
+         "privileges": ["USE SCHEMA", "SELECT"]},
+        {"securable_type": "SCHEMA", "full_name": "prod_sales.forecasts", "principal": "Analysts.Prod",
+         "privileges": ["USE SCHEMA", "SELECT"]},
+        {"securable_type": "SCHEMA", "full_name": "dev_sandbox.analysts", "principal": "Analysts.Prod",
+         "privileges": ["USE SCHEMA", "SELECT"]},
+    ],
+}
 
 
 def _uuid(rng: random.Random) -> str:
@@ -981,6 +998,11 @@ ROSTER_JOINERS = [
 ROSTER_MOVERS = [("Analysts.NonProd", "Analysts.Prod"), ("QA", "Software.Backend")]
 ROSTER_LEAVERS = ["Sales.Ops", "Marketing.Interns"]
 ROSTER_UNCHANGED = ["Legal", "HR.Analytics"]
+# A person of an unchanged group whose roster row lists a workspace they cannot reach (drift:
+# missing_assignment), and the console-created user in no group, listed with another workspace
+# than the one they are directly assigned to (missing_assignment and extra_assignment).
+ROSTER_WORKSPACE_MISSING = {"Legal": "company-analytics"}
+ROSTER_WORKSPACE_MOVER_TO = "company-dev"
 ROSTER_JOIN_DATE = "2026-11-30"
 ROSTER_LEAVE_DATE = "2026-11-27"
 
@@ -1125,8 +1147,21 @@ def build_identity_provider(docs: dict[str, Any]) -> dict[str, Any]:
         roster_planted.append({"kind": "leaver", "user": u["userName"], "end_date": ROSTER_LEAVE_DATE})
     for group in ROSTER_UNCHANGED:
         u = next(p for p in direct_people(group) if p["active"])
-        rows.append([u["userName"], u["displayName"], ";".join(direct_groups(u["id"])), "", "2022-01-10", "",
+        workspace = ROSTER_WORKSPACE_MISSING.get(group, "")
+        rows.append([u["userName"], u["displayName"], ";".join(direct_groups(u["id"])), workspace, "2022-01-10", "",
                      f"E{next(employee)}"])
+        if workspace:
+            roster_planted.append({"kind": "workspace_missing", "user": u["userName"], "workspace": workspace,
+                                   "detail": "listed in the roster; not reached directly or through a group"})
+    direct_ws = [(w["workspace_name"], user_by_id[a["principal_id"]]) for w in docs["workspaces"]
+                 for a in w["assignments"] if a["principal_id"] in user_by_id]
+    name, u = next((n, u) for n, u in direct_ws if u["active"] and not direct_groups(u["id"]))
+    rows.append([u["userName"], u["displayName"], "", ROSTER_WORKSPACE_MOVER_TO, "2021-05-03", "",
+                 f"E{next(employee)}"])
+    roster_planted.append({"kind": "workspace_mover", "user": u["userName"], "from": name,
+                           "to": ROSTER_WORKSPACE_MOVER_TO,
+                           "detail": f"the roster lists {ROSTER_WORKSPACE_MOVER_TO}; Databricks has a direct "
+                                     f"assignment to {name} only"})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ROSTER_COLUMNS)
@@ -1188,6 +1223,7 @@ def generate(out_dir: Path) -> None:
         (out_dir / file_name).write_text(dump(docs[key]), encoding="utf-8")
     (out_dir / ENTRA_TENANT_FILE).write_text(dump(idp["tenant"]), encoding="utf-8")
     (out_dir / ROSTER_FILE).write_text(idp["roster"], encoding="utf-8")
+    (out_dir / DESIRED_GRANTS_FILE).write_text(dump(DESIRED_GRANTS), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,9 @@ The real `databricks-sdk` clients talk to it over HTTP, unmodified. It never imp
         w = emu.workspace_client()
 
 Layout: one subpackage per API family, routes and rules apart: `scim/` (account SCIM,
-workspaces, assignments) | `unity/` (Unity Catalog). Shared beside them: `app` (WSGI: routing,
+workspaces, assignments) | `unity/` (Unity Catalog) | `entra/` (the Entra tenant: token endpoint,
+Graph reads, delta, writes) | `oauth/` (OAuth M2M: service principal secrets, OIDC discovery, token
+endpoints). Shared beside them: `app` (WSGI: routing,
 auth, faults) | `wire` (request context, replies, route records) | `errors` | `store` (SQLite) |
 `faults` (latency, rate limits, injected errors) | `seed` | `ledger` (what is served, and why).
 """

@@ -26,6 +26,8 @@ from . import bounds
 from .entra import routes as entra_routes
 from .errors import ApiError, ScimError, WireError, family_error
 from .faults import FAULT_HELP, RATE_LIMIT_CLASSES, FaultAction, Faults
+from .oauth import routes as oauth_routes
+from .oauth import rules as oauth_rules
 from .scim import routes as scim_routes
 from .store import TABLES, Store
 from .unity import routes as unity_routes
@@ -44,6 +46,7 @@ from .wire import (
 log = logging.getLogger("scimkit.emulator")
 
 SCIM_21_MARKER = "/api/2.1/accounts/"
+ACCOUNT_API_PREFIXES = ("/api/2.0/accounts/", "/api/2.1/accounts/", "/api/2.0/preview/accounts/", "/_scimkit/")
 
 
 def _meta_routes() -> list[Route]:
@@ -71,7 +74,7 @@ def _meta_routes() -> list[Route]:
 
 
 def all_routes() -> list[Route]:
-    return _meta_routes() + scim_routes.ROUTES + unity_routes.ROUTES + entra_routes.ROUTES
+    return _meta_routes() + scim_routes.ROUTES + unity_routes.ROUTES + entra_routes.ROUTES + oauth_routes.ROUTES
 
 
 class EmulatorApp:
@@ -97,7 +100,7 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        family = "scim" if "/scim/v2" in request.path else "api"
+        family = "scim" if "/scim/v2" in request.path else "entra" if request.path.startswith("/v1.0/") else "api"
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, path_args = adapter.match()
@@ -119,6 +122,8 @@ class EmulatorApp:
                     bounds.check_int64(value, f"The path's {name}", family)
             caller = self._authenticate(request, route)
             workspace_id = self._workspace_id(request, route)
+            if caller.role == "member":
+                self._check_member_reach(caller, request, route, workspace_id)
             after_commit: FaultAction | None = None
             for action in self.faults.injected(request.method, request.path, route.rate_class):
                 if action.kind == "latency":
@@ -159,6 +164,9 @@ class EmulatorApp:
         """Restore the seed; the default workspace is read once per seeding, not per request."""
         self._reseed()
         self.default_workspace_id = scim_routes.default_workspace_id(self.store)
+        tenant = getattr(self, "entra", None)
+        if tenant is not None:  # the Entra tenant too, in a new epoch (earlier delta links are stale)
+            self.entra = tenant.reloaded()
 
     # -- steps --------------------------------------------------------------------------------
     def _authenticate(self, request: Request, route: Route) -> Caller:
@@ -180,12 +188,59 @@ class EmulatorApp:
             if not request.path.startswith(f"{SCIM_21_MARKER}{cfg.account_id}/scim/v2/"):
                 raise family_error(family, 403, "This SCIM provisioning token is valid only under "
                                                 f"/api/2.1/accounts/{cfg.account_id}/scim/v2/.")
+        elif (entra_caller := self._entra_caller(token, family)) is not None:
+            caller = entra_caller
         else:
-            raise family_error(family, 401, "Invalid access token.")
+            caller = self._oauth_caller(token, request, family)
         if (route.writes or request.method not in ("GET", "HEAD")) and not caller.can_write:
             raise family_error(family, 403, "The caller may read but not change this account "
                                             "(it is not an account admin).")
         return caller
+
+    def _oauth_caller(self, token: str, request: Request, family: str) -> Caller:
+        """A token from the OIDC token endpoints acts as its service principal."""
+        with self.store.tx() as db:
+            grant = oauth_rules.grant_for(db, token)
+        if grant is None:
+            raise family_error(family, 401, "Invalid access token.")
+        if grant.expired:
+            raise family_error(family, 401, "The access token has expired; fetch a new one from the token endpoint.")
+        if grant.audience == "workspace" and request.path.startswith(ACCOUNT_API_PREFIXES):
+            raise family_error(family, 401, "This token was issued by a workspace token endpoint (/oidc/v1/token) "
+                                            "and is not valid on account APIs.")
+        role = "admin" if grant.account_admin else "member"
+        return Caller(role, grant.sp_id, grant.application_id, grant.display_name)
+
+    def _check_member_reach(self, caller: Caller, request: Request, route: Route, workspace_id: int) -> None:
+        """A service principal that is not an account admin reads only workspaces it is assigned to."""
+        if request.path.startswith(ACCOUNT_API_PREFIXES):
+            raise family_error(route.family, 403, f"Service principal {caller.principal_name} is not an account "
+                                                  "admin; account APIs need the account admin role.")
+        with self.store.tx() as db:
+            assigned = oauth_rules.assigned_to_workspace(db, caller.principal_id, workspace_id)
+        if not assigned:
+            raise family_error(route.family, 403, f"Service principal {caller.principal_name} is not assigned to "
+                                                  f"workspace {workspace_id}.")
+
+    def _entra_caller(self, token: str, family: str) -> Caller | None:
+        """An Entra token for Azure Databricks from the emulated tenant acts as the account's service
+        principal whose applicationId is the token's client id (entra-graph.md 3)."""
+        tenant = getattr(self, "entra", None)
+        client_id = tenant.databricks_client(token) if tenant is not None else None
+        if client_id is None:
+            return None
+        with self.store.tx() as db:
+            row = db.execute("SELECT id, doc FROM principals WHERE kind = 'ServicePrincipal' AND key_lower = ?",
+                             (client_id.lower(),)).fetchone()
+        if row is None:
+            raise family_error(family, 401, f"The Entra application {client_id} is not a service principal of "
+                                            "this account; add it first.")
+        doc = json.loads(row["doc"])
+        if doc.get("active") is False:
+            raise family_error(family, 401, f"The service principal {client_id} is deactivated.")
+        admin = any(r.get("value") == "account_admin" for r in doc.get("roles") or [] if isinstance(r, dict))
+        return Caller("admin" if admin else "reader", str(row["id"]), client_id,
+                      str(doc.get("displayName") or client_id))
 
     def _workspace_id(self, request: Request, route: Route) -> int:
         header = request.headers.get("X-Databricks-Workspace-Id")
@@ -231,7 +286,9 @@ def _well_known(ctx: Ctx) -> Reply:
     # As a unified host acting for its account: it names the account (a classic, multi-tenant
     # accounts host cannot) and its cloud, and no workspace_id (the SDK would then send
     # X-Databricks-Workspace-Id on account calls too); workspace clients name their workspace.
-    return Reply(200, {"account_id": app.config.account_id, "cloud": "AWS"})
+    # Its oidc_endpoint sends oauth-m2m logins of both clients to the account's token endpoint.
+    return Reply(200, {"account_id": app.config.account_id, "cloud": "AWS",
+                       "oidc_endpoint": oauth_routes.account_oidc_base(ctx, app.config.account_id)})
 
 
 def _me(ctx: Ctx) -> Reply:

@@ -2,6 +2,7 @@
 
     WireError
      ├── ScimError   SCIM routes: {"schemas":[Error URN], "detail", "status": "<str>", "scimType"?}
+     ├── GraphError  Microsoft Graph routes (the Entra family): {"error": {"code", "message", "innerError"}}
      └── ApiError    everything else: {"error_code", "message"}
 
 Handlers raise them; the app turns them into responses. `family_error` builds the right kind for
@@ -10,6 +11,8 @@ a route family when the failure is generic (auth, faults, rate limits).
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +73,42 @@ class ApiError(WireError):
         return {"error_code": self.error_code, "message": self.message}
 
 
+# Graph error codes per status for generic failures (Graph's throttling and errors docs).
+GRAPH_CODE_FOR_STATUS = {
+    400: "Request_BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "Authorization_RequestDenied",
+    404: "Request_ResourceNotFound",
+    405: "Request_BadRequest",
+    413: "Request_BadRequest",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "serviceNotAvailable",
+    504: "gatewayTimeout",
+}
+
+
+@dataclass
+class GraphError(WireError):
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message)
+
+    def body(self) -> dict[str, Any]:
+        request_id = str(uuid.uuid4())
+        return {"error": {"code": self.code, "message": self.message,
+                          "innerError": {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+                                         "request-id": request_id, "client-request-id": request_id}}}
+
+
 def family_error(family: str, status: int, message: str, headers: dict[str, str] | None = None) -> WireError:
-    """A generic error in the body style of the route family ("scim" or "api")."""
+    """A generic error in the body style of the route family ("scim", "entra" or "api")."""
+    if family == "entra":
+        return GraphError(status, GRAPH_CODE_FOR_STATUS.get(status, "UnknownError"), message, headers or {})
     if family == "scim":
         scim_type = {400: "invalidValue", 409: "uniqueness"}.get(status)
         return ScimError(status, message, scim_type, headers or {})

@@ -11,17 +11,19 @@ from pathlib import Path
 from . import app
 from .entra import routes as entra_routes
 from .faults import RATE_LIMIT_CLASSES
+from .oauth import routes as oauth_routes
 from .scim import routes as scim_routes
 from .unity import routes as unity_routes
 from .wire import Decision
 
 GENERAL_DECISIONS = [
     Decision("Host metadata", "GET /.well-known/databricks-config answers, with no token, as a unified host "
-             "acting for its account: 200 {account_id, cloud: AWS} and no workspace_id, so the SDK neither warns "
+             "acting for its account: 200 {account_id, cloud: AWS, oidc_endpoint: <host>/oidc/accounts/<A>} and no workspace_id, so the SDK neither warns "
              "nor adds a workspace header to account calls. Naming the account is what tells a client (scimkit's "
              "connect) that this host also serves the account's workspaces, reached by X-Databricks-Workspace-Id "
-             "on the same host; a classic accounts host is multi-tenant and names none. No oidc_endpoint yet: "
-             "OAuth discovery keeps the SDK's default paths.",
+             "on the same host; a classic accounts host is multi-tenant and names none. The oidc_endpoint is where "
+             "the SDK's oauth-m2m login of either client reads discovery (the account id written in, since a "
+             "workspace client may know no account id).",
              "databricks-api.md 5.1 and 6.3; SDK config.py _resolve_host_metadata (0.113.0 and later)"),
     Decision("Workspace routing", "One host serves the account and every workspace; X-Databricks-Workspace-Id picks "
              "the workspace (the default one when absent; an unknown id is 404). The SDK sends the header from "
@@ -68,7 +70,8 @@ def render() -> str:
     for route in app.all_routes():
         path = route.path.replace("<int:", "{").replace("<", "{").replace(">", "}")
         note = f" {route.notes}" if route.notes else ""
-        style = {"scim": "SCIM", "api": "error_code", "meta": "-", "entra": "Graph / OAuth"}[route.family]
+        style = {"scim": "SCIM", "api": "error_code", "meta": "-", "entra": "Graph / OAuth",
+                 "oauth": "OAuth (RFC 6749)"}[route.family]
         lines.append(f"| {', '.join(route.methods)} | `{path}` | {route.rate_class} | {style} | "
                      f"{route.sdk or '-'} | {route.summary}{note} |")
     lines += ["", "## Rate-limit classes", "", "| class | limit | scope |", "| --- | --- | --- |"]
@@ -77,6 +80,7 @@ def render() -> str:
         lines.append(f"| {name} | {int(count)} per {unit} | {scope} |")
     lines += ["", "## Decisions where Databricks is silent", "", "| topic | decision | source |", "| --- | --- | --- |"]
     decisions = GENERAL_DECISIONS + scim_routes.DECISIONS + list(getattr(unity_routes, "DECISIONS", [])) + entra_routes.DECISIONS
+    decisions += oauth_routes.DECISIONS
     for decision in decisions:
         lines.append(f"| {decision.topic} | {decision.decision} | {decision.source} |")
     privilege_table = getattr(unity_routes, "privilege_table_markdown", None)

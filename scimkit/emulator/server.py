@@ -137,11 +137,16 @@ def create(
     fault_seed: int = 0,
     limits: Limits | None = None,
     idp_groups_immutable: bool = True,
+    oauth_token_lifetime_s: int = 3600,
 ) -> Emulator:
     """Build an emulator bound to a loopback port (0: a free one). `seed_dir=None` is `--empty`."""
+    if isinstance(oauth_token_lifetime_s, bool) or not isinstance(oauth_token_lifetime_s, int) \
+            or oauth_token_lifetime_s < 1:
+        raise ValueError(f"oauth_token_lifetime_s must be a whole number of seconds >= 1, not {oauth_token_lifetime_s!r}")
     config = EmulatorConfig(account_id=account_id, token=token, reader_token=reader_token,
                             scim_token=scim_token, limits=limits or Limits(),
-                            idp_groups_immutable=idp_groups_immutable)
+                            idp_groups_immutable=idp_groups_immutable,
+                            oauth_token_lifetime_s=oauth_token_lifetime_s)
     resolved_seed = seed.default_seed_dir() if seed_dir == "default" else (Path(seed_dir) if seed_dir else None)
     store = Store(db or ":memory:")
 

@@ -13,6 +13,8 @@ Tables
     securables   catalogs, schemas, tables, volumes, functions, external locations, storage
                  credentials (keyed by metastore, type and lower-cased full name)
     grants       one row per (securable, principal, privilege)
+    sp_secrets   OAuth secrets of service principals (SHA-256 digests only, never the value)
+    oauth_tokens access tokens issued by the token endpoints (digests), with audience and expiry
     meta         key/value: seed info, id counter
 """
 
@@ -82,9 +84,24 @@ CREATE TABLE IF NOT EXISTS grants (
     PRIMARY KEY (metastore_id, securable_type, full_name_lower, principal_lower, privilege)
 );
 CREATE INDEX IF NOT EXISTS grants_principal ON grants(metastore_id, principal_lower);
+CREATE TABLE IF NOT EXISTS sp_secrets (
+    secret_id TEXT PRIMARY KEY,
+    sp_id TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,         -- sha256 hex of the secret value
+    created REAL NOT NULL,             -- epoch seconds
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sp_secrets_sp ON sp_secrets(sp_id);
+CREATE TABLE IF NOT EXISTS oauth_tokens (
+    token_hash TEXT PRIMARY KEY,       -- sha256 hex of the access token
+    sp_id TEXT NOT NULL,
+    audience TEXT NOT NULL,            -- account | workspace (which token endpoint issued it)
+    expires REAL NOT NULL
+);
 """
 
-TABLES = ("principals", "memberships", "workspaces", "assignments", "metastores", "securables", "grants", "meta")
+TABLES = ("principals", "memberships", "workspaces", "assignments", "metastores", "securables", "grants",
+          "sp_secrets", "oauth_tokens", "meta")
 
 # New objects get ids above every seeded id, so ids never collide with a seed.
 FIRST_NEW_ID = 9_100_000_000_000_000

@@ -56,11 +56,14 @@ class EmulatorConfig:
     limits: Limits = field(default_factory=Limits)
     # Groups provisioned by the identity provider refuse member/name changes from admin tokens (403).
     idp_groups_immutable: bool = True
+    # Lifetime of OAuth access tokens from the token endpoints (Databricks: 3600 s).
+    oauth_token_lifetime_s: int = 3600
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sent the request. `role` is admin, reader or scim (the provisioning token)."""
+    """Who sent the request. `role` is admin, reader, scim (the provisioning token) or member (an
+    OAuth token of a service principal that is not an account admin)."""
 
     role: str
     principal_id: str

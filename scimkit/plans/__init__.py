@@ -9,7 +9,7 @@ apply; apply: `apply`; build: plans from a roster, Entra, drift, grants and offb
 """
 
 from .apply import ApplyResult, Outcome, apply, read_state
-from .build import from_grants, from_script, offboarding, onboarding
+from .build import PLANNABLE_DRIFT, from_drift, from_grants, from_script, offboarding, onboarding
 from .changes import (
     AddToGroup,
     AssignWorkspace,
@@ -32,6 +32,6 @@ from .validate import check, validate
 __all__ = [
     "AddToGroup", "ApplyResult", "AssignWorkspace", "Change", "CreateUser", "Deactivate", "Delete", "Grant",
     "JsonlJournal", "Outcome", "Plan", "Reactivate", "RemoveFromGroup", "Revoke", "SetDisplayName", "TableJournal",
-    "TransferOwnership", "UnassignWorkspace", "apply", "check", "from_grants", "from_script",
+    "PLANNABLE_DRIFT", "TransferOwnership", "UnassignWorkspace", "apply", "check", "from_drift", "from_grants", "from_script",
     "journal_frame", "offboarding", "onboarding", "read_state", "validate",
 ]

@@ -7,6 +7,7 @@ Memberships are batched: one PATCH per group per plan, under the client-side `sc
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,8 @@ from databricks.sdk.service import iam
 from .. import identities
 from ..catalog import CatalogEditor, CatalogRead, Operation
 from ..connect import Account
-from ..parallel import describe_error
+from ..exactly_once import create_once
+from ..parallel import ReadFailure, describe_error
 from ..snapshot import build_snapshot
 from ..snapshot import snapshot as take_snapshot
 from .changes import (
@@ -86,14 +88,23 @@ class ApplyResult:
         return "\n".join([head] + [f"  {o.outcome:<15} {o.kind:<18} {o.target}: {o.detail}" for o in self.outcomes])
 
 
-def read_state(account: Account, plan: Plan, progress: bool = False):  # noqa: ANN201 - a Snapshot
-    """The account as validation needs it: identities always, Unity Catalog only when the plan
-    touches it (a catalog walk is the most expensive read there is)."""
-    if any(isinstance(c, CATALOG_KINDS) for c in plan):
+# Changes that can neither create nor end a hold on a securable: a plan made only of these is
+# validated on identities alone. Anything else (a deactivation, a removal, a grant) needs the catalog:
+# a leaver's grants and owned securables are what offboarding must show.
+IDENTITY_ONLY = (CreateUser, Reactivate, SetDisplayName, AddToGroup, AssignWorkspace)
+CATALOG_NOT_READ = "not read: the plan only adds identities"
+
+
+def read_state(account: Account, plan: Plan | None = None, progress: bool = False):  # noqa: ANN201 - a Snapshot
+    """The account as planning and validation need it. With no plan (planning), or a plan with any
+    change beyond creating, reactivating, renaming, adding and assigning, the whole account including
+    Unity Catalog (what a leaver holds and owns); only a plan that adds identities skips the catalog
+    walk (the most expensive read there is), and its snapshot says so in `completeness`."""
+    if plan is None or not all(isinstance(c, IDENTITY_ONLY) for c in plan):
         return take_snapshot(account, progress=progress)
     stamp = pd.Timestamp.now(tz="UTC").floor("s")
-    return build_snapshot(identities.read_identities(account, progress=progress), CatalogRead(),
-                          account.account_id, stamp)
+    catalog = CatalogRead(failures=[ReadFailure("unity_catalog", account.account_id, "read_state", CATALOG_NOT_READ)])
+    return build_snapshot(identities.read_identities(account, progress=progress), catalog, account.account_id, stamp)
 
 
 def apply(plan: Plan, account: Account, journal: Any = None, dry_run: bool = True, snapshot: Any = None,
@@ -112,7 +123,9 @@ def apply(plan: Plan, account: Account, journal: Any = None, dry_run: bool = Tru
 
         raise InvalidInput("Applying a plan needs a journal.", field="journal",
                            fix="pass journal='apply-journal.jsonl' (or a history backend on Databricks)")
-    return _Run(plan, account, state, opened, who or _who(account)).run()
+    lock = getattr(opened, "lock", None)
+    with (lock() if lock is not None else contextlib.nullcontext()):
+        return _Run(plan, account, state, opened, who or _who(account)).run()
 
 
 def _who(account: Account) -> str:
@@ -273,9 +286,15 @@ class _Run:
         return {"exists": False}, True, "created"
 
     def _do_create_user(self, change: CreateUser, state: Any) -> str:
-        user, _ = identities.ensure_user(self.account, change.user_name, change.display_name)
+        # _create_user has just looked the user up: create at once (a lost answer is settled by a lookup
+        # before anything is sent again), saving the second lookup `ensure_user` would make.
+        identities.validate_email(change.user_name)
+        outcome = create_once(self.account, lambda: identities.find_user(self.account, change.user_name),
+                              lambda api: iam.AccountUsersAPI(api).create(user_name=change.user_name,
+                                                                          display_name=change.display_name))
+        user = outcome.value
         self.ids[change.user_name.casefold()] = str(user.id)
-        return f"created with id {user.id}"
+        return f"created with id {user.id}" + (f" ({outcome.note})" if outcome.note else "")
 
     def _active_state(self, change: Any, wanted: bool) -> tuple[Any, bool, str]:
         user = self._user(change)

@@ -37,6 +37,15 @@ def _item(topic: str, subject: str, detail: str, proposal: str = "") -> dict[str
     return {"topic": topic, "subject": subject, "detail": detail, "proposal": proposal}
 
 
+def _needs_catalog(snapshot: Any, what: str) -> None:
+    """Refuse a snapshot whose Unity Catalog was not read: it would show a leaver holding nothing."""
+    c = snapshot.completeness
+    if len(c) and (c["object_type"] == "unity_catalog").any():
+        raise InvalidInput(f"{what} needs Unity Catalog (what the leaver holds and owns), and this snapshot of "
+                           f"account {snapshot.account_id} has no catalog read.", field="snapshot",
+                           fix="pass scimkit.snapshot(account) or plans.read_state(account)")
+
+
 def _direct_groups(snapshot: Any, name: str) -> list[str]:
     m = snapshot.memberships
     return sorted(m.loc[m["member_name"].str.casefold() == name.casefold(), "group_name"], key=str.casefold)
@@ -58,6 +67,7 @@ def offboarding(snapshot: Any, leaver: str, fallback_owner: str | None = None, m
 
 def _offboard(snapshot: Any, view: AccountView, leaver: str, fallback_owner: str | None, manager: str | None,
               revoke_direct_grants: bool, reason: str) -> tuple[list[Change], list[dict[str, str]]]:
+    _needs_catalog(snapshot, "offboarding")
     user = view.users.get(leaver.casefold())
     if user is None:
         raise InvalidInput(f"No user {leaver} in account {snapshot.account_id}.", field="leaver", value=leaver,
@@ -295,3 +305,102 @@ def from_script(script: str, default_catalog: str | None = None, default_schema:
                                              new_owner=s.principal, reason=why))
     return Plan(changes, source="GRANT/REVOKE script")
 
+
+
+# -- drift: "make Databricks match the source" -------------------------------------------------------
+
+PLANNABLE_DRIFT = ("missing_user", "active_mismatch", "missing_membership", "extra_membership")
+
+
+def from_drift(drift_frame: Any, snapshot: Any, kinds: Iterable[str] | None = None,
+               source: SourceIdentities | None = None, fallback_owner: str | None = None) -> Plan:
+    """Make Databricks match the source: a plan for the drift rows (`scimkit.drift.drift`) whose fix is
+    in Databricks and whose kind is in `kinds` (default: every kind a plan can fix, PLANNABLE_DRIFT).
+    Rows whose fix is in the identity provider, kinds not chosen, kinds no change can fix (a missing or
+    renamed group) and memberships of groups the identity provider owns go into the report, never the
+    plan. `snapshot` is the one the drift was computed on (an `Account` is read afresh). With `source`
+    (the roster or Entra read the drift came from) a re-created user also gets the source's groups and
+    workspaces; a roster leaver still active is offboarded (deactivated, memberships and workspaces
+    removed, direct grants revoked, owned securables handed to `fallback_owner` when given)."""
+    if not hasattr(snapshot, "users"):  # an Account
+        from ..snapshot import snapshot as take_snapshot
+
+        snapshot = take_snapshot(snapshot, progress=False)
+    chosen = set(PLANNABLE_DRIFT if kinds is None else kinds)
+    known = {"missing_user", "extra_user", "active_mismatch", "missing_membership", "extra_membership",
+             "missing_group", "renamed_group"}
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise InvalidInput(f"Unknown drift kind(s) {', '.join(unknown)}.", field="kinds", value=unknown[0],
+                           fix=f"choose from {', '.join(sorted(known))}")
+    view = AccountView.of(snapshot)
+    changes: list[Change] = []
+    report: list[dict[str, str]] = []
+    for row in drift_frame.to_dict("records"):
+        kind, subject, group = row["kind"], str(row["subject"]), str(row.get("group") or "")
+        about = f"{subject} in {group}" if group else subject
+        if row["fix_in"] != "Databricks":
+            report.append(_item(f"drift: {kind} ({row['cause']})", about, "the fix is in the identity provider",
+                                row["fix"]))
+            continue
+        if kind not in chosen:
+            report.append(_item(f"drift: {kind} ({row['cause']})", about, "kind not chosen", row["fix"]))
+            continue
+        if kind not in PLANNABLE_DRIFT:
+            report.append(_item(f"drift: {kind} ({row['cause']})", about, "no plan change makes this fix",
+                                row["fix"]))
+            continue
+        reason = f"drift: {kind} ({row['cause']})"
+        if kind == "missing_user":
+            changes += _recreate(subject, source, view, reason, report)
+        elif kind == "active_mismatch":
+            user = view.users.get(subject.casefold())
+            if user is None:
+                continue
+            if row["cause"] == "leaver still active":
+                person = source.person(subject) if source is not None else None
+                found, notes = _offboard(snapshot, view, str(user["user_name"]), fallback_owner,
+                                         person.manager if person else None, True, reason)
+                changes += found
+                report += notes
+            elif user["active"]:
+                changes.append(Deactivate(user_name=str(user["user_name"]), reason=reason))
+            else:
+                changes.append(Reactivate(user_name=str(user["user_name"]), reason=reason))
+        else:  # missing_membership / extra_membership
+            if view.idp_owned(group):
+                report.append(_item(reason, about, f"group {group} is provisioned by the identity provider", IDP_FIX))
+                continue
+            name = view.groups.get(group.casefold(), {}).get("group_name", group)
+            if kind == "missing_membership":
+                changes.append(AddToGroup(group=name, member=subject, reason=reason))
+            else:
+                changes.append(RemoveFromGroup(group=name, member=subject, reason=reason))
+    return Plan(changes, source=f"drift ({', '.join(sorted(chosen))})", report=report)
+
+
+def _recreate(email: str, source: SourceIdentities | None, view: AccountView, reason: str,
+              report: list[dict[str, str]]) -> list[Change]:
+    person = source.person(email) if source is not None else None
+    name = person.email if person is not None else email
+    changes: list[Change] = [CreateUser(user_name=name, display_name=person.display_name if person else None,
+                                        reason=reason)]
+    if person is None:
+        report.append(_item(reason, email, "created without memberships or workspaces",
+                            "pass source= (the roster or Entra read) to plan them too"))
+        return changes
+    groups = source.groups_of(person.email) if source.kind == "entra" else list(person.groups)
+    for group in sorted(set(groups or person.groups), key=str.casefold):
+        row = view.groups.get(group.casefold())
+        if row is None:
+            report.append(_item(reason, f"{name} in {group}", "no such group in the account", "create the group"))
+        elif view.idp_owned(group):
+            report.append(_item(reason, f"{name} in {group}", f"group {group} is provisioned by the identity "
+                                "provider", IDP_FIX))
+        else:
+            changes.append(AddToGroup(group=str(row["group_name"]), member=name, reason=reason))
+    for workspace in person.workspaces:
+        ws = view.workspace_id(workspace)
+        changes.append(AssignWorkspace(workspace=str(ws if ws is not None else workspace), principal_name=name,
+                                       reason=reason))
+    return changes

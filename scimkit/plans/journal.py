@@ -5,14 +5,17 @@ Databricks a Delta table through `history.py`'s storage seam (one appended row p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, JournalLocked
 
 DONE = ("applied", "in_place")  # outcomes that finish a change; failed and skipped ones are retried
 TABLE = "plan_journal"
@@ -25,12 +28,33 @@ class Journal(Protocol):
 
     def records(self) -> list[dict[str, Any]]: ...
 
+    def lock(self) -> contextlib.AbstractContextManager[None]: ...
+
 
 class JsonlJournal:
-    """A local JSON Lines file, appended to (never rewritten)."""
+    """A local JSON Lines file, appended to (never rewritten). `lock()` holds `<file>.lock` for the
+    whole of an apply (an OS lock: a process killed with -9 releases it), so two applies on one
+    journal refuse rather than interleave."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        held = FileLock(str(self.lock_path), timeout=0)
+        try:
+            held.acquire()
+        except Timeout:
+            raise JournalLocked(str(self.path), str(self.lock_path)) from None
+        try:
+            yield
+        finally:
+            held.release()
 
     def append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +89,9 @@ class JsonlJournal:
 
 class TableJournal:
     """The journal as a table in a `history` backend (SparkBackend: a Delta table on Databricks;
-    DeltaLakeBackend or ParquetBackend elsewhere). Each record is one appended row."""
+    DeltaLakeBackend or ParquetBackend elsewhere). Each record is one appended row. Its `lock()`
+    guards applies in this process only: a table has no lock file, so on Databricks run one apply
+    job per journal table (a job's max concurrent runs = 1)."""
 
     def __init__(self, backend: Any, table: str = TABLE) -> None:
         self.backend = backend
@@ -82,6 +108,16 @@ class TableJournal:
                for c in COLUMNS}
         row["snapshot_time"] = stamp
         self.backend.write(self.table, pd.DataFrame([row]), stamp)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        if getattr(self, "_locked", False):
+            raise JournalLocked(f"table {self.table}", "this process")
+        self._locked = True
+        try:
+            yield
+        finally:
+            self._locked = False
 
     def records(self) -> list[dict[str, Any]]:
         if self.table not in self.backend.tables():

@@ -19,7 +19,9 @@ from .conftest import WS_DEV, WS_PROD, Http
 def test_well_known_needs_no_token_and_names_the_account(ie) -> None:
     response = requests.get(f"{ie.host}/.well-known/databricks-config", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"account_id": ie.account_id, "cloud": "AWS"}  # a unified host: names its account
+    # A unified host: names its account, and the account's OIDC endpoint for oauth-m2m logins.
+    assert response.json() == {"account_id": ie.account_id, "cloud": "AWS",
+                               "oidc_endpoint": f"{ie.host}/oidc/accounts/{ie.account_id}"}
 
 
 def test_me_answers_with_the_workspace_id_header(ie) -> None:

@@ -65,7 +65,35 @@ def test_roster_drift_is_exactly_the_planted_changes(snap) -> None:  # noqa: ANN
             expected.add(("missing_user", p["user"], "", "joiner not provisioned"))
         elif p["kind"] == "leaver":
             expected.add(("active_mismatch", p["user"], "", "leaver still active"))
+        elif p["kind"] == "workspace_missing":
+            expected.add(("missing_assignment", p["user"], p["workspace"], "mover not applied"))
+        elif p["kind"] == "workspace_mover":
+            expected.add(("missing_assignment", p["user"], p["to"], "mover not applied"))
+            expected.add(("extra_assignment", p["user"], p["from"], "mover not applied"))
         else:
+            assert p["kind"] == "mover"
             expected.add(("missing_membership", p["user"], p["to"], "mover not applied"))
             expected.add(("extra_membership", p["user"], p["from"], "mover not applied"))
     assert found == expected
+    assert len(frame) == len(expected) and set(frame.fix_in) == {"Databricks"}
+    extra = frame[frame.kind == "extra_assignment"]
+    assert list(extra.detail) == ["direct assignment (USER); not listed in the roster"]
+
+
+def test_roster_workspaces_count_access_through_groups(snap, tmp_path) -> None:  # noqa: ANN001
+    """A workspace reached through a group is not missing; one named by id is the same workspace; an
+    empty cell says nothing; a direct assignment the cell does not list is extra."""
+    ws = {str(r.workspace_name): int(r.workspace_id) for r in snap.workspaces.itertuples()}
+    text = ("email,display_name,groups,workspaces,start_date,end_date\n"
+            "aisha.silva@company.com,Aisha Silva,Analysts.NonProd,company-prod;company-analytics,2024-04-02,\n"
+            f"david.sorensen@company.com,David Sorensen,,{ws['company-prod']},2021-05-03,\n"
+            "javier.muller@company.com,Javier Muller,Legal,,2022-01-10,\n")
+    (tmp_path / "r.csv").write_text(text)
+    roster = read_roster(tmp_path / "r.csv", snapshot=snap, as_of=date.fromisoformat(PLANTED["roster_as_of"]))
+    assert drift(roster, snap).empty
+    (tmp_path / "r.csv").write_text(text.replace(f",{ws['company-prod']},", ",company-analytics;company-dev,"))
+    roster = read_roster(tmp_path / "r.csv", snapshot=snap, as_of=date.fromisoformat(PLANTED["roster_as_of"]))
+    found = {(r.kind, r.subject, r.group) for r in drift(roster, snap).itertuples()}
+    assert found == {("missing_assignment", "david.sorensen@company.com", "company-analytics"),
+                     ("missing_assignment", "david.sorensen@company.com", "company-dev"),
+                     ("extra_assignment", "david.sorensen@company.com", "company-prod")}

@@ -39,10 +39,51 @@ def test_id_is_returned_whatever_the_attributes_say(http: Http) -> None:
     assert sub["name"] == {"familyName": "001"}
 
 
-def test_account_users_carry_no_groups(http: Http) -> None:
+DATA_ENGINEERS = {"display": "DataEngineers.Prod", "value": "2000000000000002", "$ref": "Groups/2000000000000002",
+                  "type": "direct"}
+
+
+def test_users_carry_their_direct_groups(ia, http: Http) -> None:
     user = http.get("Users/1000000000000001").json()
-    assert "groups" not in user
+    # Direct memberships only: Engineering holds DataEngineers.Prod, but is not listed on the user.
+    assert user["groups"] == [DATA_ENGINEERS]
     assert user["userName"] == "user001@company.com"
+    sdk_user = ia.users.get("1000000000000001")
+    assert [(g.display, g.value, g.ref, g.type) for g in sdk_user.groups] == [
+        ("DataEngineers.Prod", "2000000000000002", "Groups/2000000000000002", "direct")]
+    assert "groups" not in http.get("Users/1000000000000902").json()  # in no group: left out, not []
+
+
+def test_service_principals_carry_their_direct_groups(ia) -> None:
+    sp = ia.service_principals.get("3000000000000001")
+    assert [(g.display, g.value, g.type) for g in sp.groups] == [("DataEngineers.Prod", "2000000000000002", "direct")]
+
+
+def test_user_groups_follow_membership_changes(ia, http: Http) -> None:
+    ia.groups.patch("2000000000000003", schemas=PATCH_SCHEMA, operations=[
+        iam.Patch(op=iam.PatchOp.ADD, path="members", value=[{"value": "1000000000000001"}])])
+    assert [g["display"] for g in http.get("Users/1000000000000001").json()["groups"]] == [
+        "DataEngineers.Prod", "Analysts.NonProd"]
+    ia.groups.delete("2000000000000002")
+    assert [g["value"] for g in http.get("Users/1000000000000001").json()["groups"]] == ["2000000000000003"]
+
+
+def test_groups_on_lists_follow_attributes_and_excluded_attributes(http: Http) -> None:
+    first = http.get("Users", count=1).json()["Resources"][0]
+    assert first["groups"] == [DATA_ENGINEERS]
+    assert set(http.get("Users", attributes="userName", count=1).json()["Resources"][0]) == {"id", "userName", "schemas"}
+    assert http.get("Users", attributes="userName,groups", count=1).json()["Resources"][0]["groups"] == [DATA_ENGINEERS]
+    assert "groups" not in http.get("Users", excludedAttributes="groups", count=1).json()["Resources"][0]
+    filtered = http.get("Users", filter='userName eq "user001@company.com"', excludedAttributes="groups").json()
+    assert "groups" not in filtered["Resources"][0]
+    assert "groups" not in http.get("Users/1000000000000001", excludedAttributes="groups").json()
+
+
+def test_groups_are_read_only(ia, http: Http) -> None:
+    before = http.get("Users/1000000000000002").json()
+    http.patch("Users/1000000000000002", {"schemas": [PATCH_SCHEMA[0].value], "Operations": [
+        {"op": "add", "path": "groups", "value": [{"value": "2000000000000001"}]}]})
+    assert http.get("Users/1000000000000002").json()["groups"] == before["groups"]
 
 
 @pytest.mark.parametrize(

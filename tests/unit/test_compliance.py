@@ -1071,3 +1071,33 @@ def test_every_built_in_rule_is_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "compliance-rules.md").read_text()
     for rule_ in compliance.RULES.values():
         assert f"| `{rule_.id}` | {rule_.severity} |" in doc, rule_.id
+
+
+# -- what the snapshot could not read ---------------------------------------------------------------------
+
+
+def test_a_rule_declares_facts_a_snapshot_reads():
+    with pytest.raises(InvalidInput, match="no fact a snapshot reads"):
+        rule(id="typo_rule", severity="low", title="t", rationale="r", depends=("member",))
+    assert compliance.RULES["user_in_no_group"].depends == ("memberships",)
+    assert all(r.depends is not None for r in compliance.RULES.values())  # every built-in rule declares
+
+
+def test_an_unread_group_withholds_conclusions_on_membership_and_says_so_once_per_rule(custom_rule):
+    complete = build(users=["a@x.com", "b@x.com"], groups=["Unread"], members={"Team": ["a@x.com"]})
+    gap = build(users=["a@x.com", "b@x.com"], groups=["Unread"], members={"Team": ["a@x.com"]},
+                unreadable_groups=["Unread"])
+    assert found(complete, "user_in_no_group")[0]["principal"] == "b@x.com"
+    findings = evaluate(gap)
+    assert not (findings["rule"] == "user_in_no_group").any()  # b may well be in Unread
+    notes = findings[findings["rule"] == compliance.COULD_NOT_EVALUATE].set_index("withheld_rule")
+    assert notes.loc["user_in_no_group", "severity"] == "low"
+    assert notes.loc["user_in_no_group", "detail"].startswith(
+        "could not evaluate user_in_no_group for the whole account: the members of group Unread were not read")
+    assert notes.loc["user_in_no_group", "title"] == "Could not evaluate: Active user in no group"
+    # A custom rule that declares nothing is withheld whole; the findings table keeps its columns.
+    assert not (findings["rule"] == "outside_domain").any() and "outside_domain" in notes.index
+    assert list(findings.columns) == compliance.FINDINGS_TABLE.column_names
+    assert compliance.withheld(findings)[0].startswith(f"{notes.iloc[0]['severity']}: could not evaluate ")
+    assert compliance.withheld(evaluate(complete)) == [] and compliance.not_read(complete) == []
+    assert compliance.not_read(gap) == ["the members of group Unread were not read (groups.get failed: 429 Too Many Requests)"]

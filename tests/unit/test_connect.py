@@ -266,7 +266,9 @@ def test_a_live_host_answers_the_probe_with_its_metadata(empty_emu) -> None:  # 
     from scimkit.connect import probe_host
 
     probe = probe_host(empty_emu.host)
-    assert probe.reachable and probe.metadata == {"account_id": empty_emu.account_id, "cloud": "AWS"}
+    assert probe.reachable and probe.metadata == {"account_id": empty_emu.account_id, "cloud": "AWS",
+                                                  "oidc_endpoint": f"{empty_emu.host}/oidc/accounts/"
+                                                                   f"{empty_emu.account_id}"}
 
 
 def test_an_unreachable_account_host_is_a_connection_error_in_seconds() -> None:

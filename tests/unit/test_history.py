@@ -439,7 +439,7 @@ def test_diff_names_every_kind_of_change() -> None:
             "alex@company.com -> Engineers",
         ),
     ]
-    assert set(changes["change_kind"]) == set(CHANGE_KINDS)
+    assert set(changes["change_kind"]) == set(CHANGE_KINDS) - {"unknown"}  # complete snapshots: nothing unknown
 
 
 def test_diff_of_identical_snapshots_is_empty_and_accepts_snapshot_objects() -> None:
@@ -447,3 +447,32 @@ def test_diff_of_identical_snapshots_is_empty_and_accepts_snapshot_objects() -> 
     snap = type("Snap", (), tables)()
     assert diff(snap, tables).empty
     assert diff({}, {}).empty
+
+
+def test_diff_calls_a_change_a_failed_read_explains_unknown_and_keeps_the_rest() -> None:
+    def completeness(*rows: tuple[str, str, str]) -> pd.DataFrame:
+        return pd.DataFrame([dict(object_type=t, object_name=n, operation=o, error="HTTP 500") for t, n, o in rows])
+
+    old = {
+        "memberships": memberships(*nest(Analysts=["alex@company.com"], Engineers=["jaya@company.com"])),
+        "grants": grants(("TABLE", "c.s.t", "Analysts", "GROUP", "SELECT"),
+                         ("TABLE", "c.s.u", "Analysts", "GROUP", "SELECT")),
+    }
+    new = {  # Engineers' members and the grants on c.s.t were not read; Analysts really lost alex and c.s.u
+        "memberships": memberships(*nest(Analysts=["jaya@company.com"])),
+        "grants": grants(("TABLE", "c.s.v", "Analysts", "GROUP", "SELECT")),
+        "completeness": completeness(("group", "Engineers", "a.groups.get"), ("grants", "TABLE c.s.t", "w.grants.get")),
+    }
+    changes = diff(old, new)
+    rows = {(k, p, g or f) for k, p, g, f in changes[["change_kind", "principal", "group_name", "full_name"]].itertuples(
+        index=False)}
+    assert rows == {
+        ("unknown", "jaya@company.com", "Engineers"), ("unknown", "Analysts", "c.s.t"),
+        ("membership_added", "jaya@company.com", "Analysts"), ("membership_removed", "alex@company.com", "Analysts"),
+        ("grant_added", "Analysts", "c.s.v"), ("grant_removed", "Analysts", "c.s.u"),
+    }
+    unknown = changes[changes["change_kind"] == "unknown"].set_index("principal")["detail"]
+    assert unknown["jaya@company.com"].startswith("looked like membership_removed, but the members of group "
+                                                  "Engineers were not read (a.groups.get: HTTP 500)")
+    assert unknown["Analysts"].startswith("looked like grant_removed, but the grants on TABLE c.s.t were not read")
+    assert set(diff(new, old)["change_kind"]) >= {"unknown"}  # either side's gaps count

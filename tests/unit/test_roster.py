@@ -37,7 +37,7 @@ def _problems(exc: RosterInvalid) -> set[tuple[int | None, str | None, str]]:
 
 def test_sample_roster_reads_against_the_account_names() -> None:
     roster = read_roster(SAMPLE, groups=GROUPS, workspaces=WORKSPACES, as_of=date(2026, 12, 1))
-    assert roster.kind == "roster" and len(roster.people) == 9
+    assert roster.kind == "roster" and len(roster.people) == 10
     joiner = roster.person("LENA.HOFFMANN@company.com")
     assert joiner and joiner.active and joiner.groups == ("Analysts.NonProd",) and joiner.external_id == "E10001"
     assert joiner.workspaces == ("company-analytics",) and joiner.line == 2

@@ -317,3 +317,43 @@ def test_many_bad_statements_give_a_short_message_with_the_count() -> None:
     message = str(excinfo.value)
     assert len(message) < 2_000
     assert "and 9995 more problem(s)" in message
+
+
+@pytest.mark.parametrize("script, where", [
+    ("GRANT SELECT ON TABLE a.b." + "t" * 1_000_000 + " TO x", "a table name part of 1000000 characters"),
+    ("GRANT USE CATALOG ON CATALOG `" + "c" * 1_000_000 + "` TO x", "a catalog name part of 1000000 characters"),
+    ("GRANT SELECT ON TABLE a.b.c TO `" + "p" * 1_000_000 + "`", "a principal of 1000000 characters"),
+])
+def test_a_1_mb_identifier_is_refused_naming_the_statement_before_anything_is_sent(script: str, where: str) -> None:
+    from scimkit.sql_script import apply_script
+
+    with pytest.raises(ScriptRejected) as excinfo:
+        apply_script(None, "GRANT SELECT ON TABLE a.b.c TO `ok`;\n" + script)  # type: ignore[arg-type]
+    (number, text, reason), = excinfo.value.problems
+    assert number == 2 and text.startswith("GRANT ") and where in reason and "at most 255 characters" in reason
+    assert len(str(excinfo.value)) < 1_000
+    assert parse_script("GRANT SELECT ON TABLE a.b." + "t" * 255 + " TO x")[0].full_name.endswith("t" * 255)
+
+
+@pytest.mark.parametrize("script, word", [
+    ("GRANT SELECT ON WAREHOUSE wh TO x", "WAREHOUSE"),
+    ("GRANT SELECT ON SQL WAREHOUSE `my wh` TO x", "SQL WAREHOUSE"),
+    ("GRANT MODIFY ON CLUSTER `0101-abc` TO `a@b.com`", "CLUSTER"),
+    ("REVOKE SELECT ON JOB nightly FROM x", "JOB"),
+    ("GRANT SELECT ON INSTANCE POOL p TO x", "INSTANCE POOL"),
+    ("ALTER WAREHOUSE wh OWNER TO x", "WAREHOUSE"),
+    ("ALTER JOB nightly SET OWNER TO x", "JOB"),
+])
+def test_a_workspace_object_is_named_as_not_taking_unity_catalog_grants(script: str, word: str) -> None:
+    with pytest.raises(ScriptRejected) as excinfo:
+        parse_script(script)
+    (_, _, reason), = excinfo.value.problems
+    assert reason.startswith(f"{word} is not a securable that takes Unity Catalog grants")
+    assert "Permissions API" in reason and "name" not in reason.split(":")[0]
+
+
+def test_a_table_called_like_a_workspace_object_is_still_a_table() -> None:
+    job, = parse_script("GRANT SELECT ON job TO x", default_catalog="c", default_schema="s")
+    assert (job.securable_type, job.full_name) == ("TABLE", "c.s.job")
+    cluster, = parse_script("GRANT SELECT ON TABLE cluster TO x", default_catalog="c", default_schema="s")
+    assert cluster.full_name == "c.s.cluster"

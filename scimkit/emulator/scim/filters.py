@@ -9,6 +9,7 @@ and evaluating the tree against a resource.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,9 +30,20 @@ def invalid_filter(message: str) -> ScimError:
     return ScimError(400, message, "invalidFilter")
 
 
-def normalise_quotes(text: str) -> str:
-    """Rewrite 'single-quoted' and unquoted comparison values as JSON double-quoted strings."""
+def normalise_quotes(text: str) -> tuple[str, list[str]]:
+    """The filter with every comparison value replaced by a numbered placeholder `"0"`, `"1"`, ...,
+    and the values: "double-quoted" ones decoded as the JSON strings RFC 7644 makes them (so `\\"`
+    and `\\\\` escape a quote and a backslash), 'single-quoted' and unquoted ones as written.
+
+    The lexer of scim2-filter-parser knows no escapes (a value is `"[^"]*"`), so it only ever sees
+    the placeholders."""
     out: list[str] = []
+    values: list[str] = []
+
+    def value(decoded: str) -> str:
+        values.append(decoded)
+        return f'"{len(values) - 1}"'
+
     i, n = 0, len(text)
     previous_word = ""
     while i < n:
@@ -40,14 +52,22 @@ def normalise_quotes(text: str) -> str:
             end = i + 1
             while end < n and text[end] != '"':
                 end += 2 if text[end] == "\\" else 1
-            out.append(text[i:end + 1])
+            if end >= n:
+                raise invalid_filter(f"Unterminated quote in filter: {text}")
+            try:
+                decoded = json.loads(text[i:end + 1])
+            except ValueError as exc:
+                raise invalid_filter(f"Invalid filter '{text}': the value {text[i:end + 1]} is not a JSON string "
+                                     f"({exc.args[0].split(':')[0]}); escape a quote as \\\" and a backslash as "
+                                     "\\\\") from None
+            out.append(value(decoded))
             i = end + 1
             previous_word = ""
         elif ch == "'":
             end = text.find("'", i + 1)
             if end < 0:
                 raise invalid_filter(f"Unterminated quote in filter: {text}")
-            out.append(json.dumps(text[i + 1:end]))
+            out.append(value(text[i + 1:end]))
             i = end + 1
             previous_word = ""
         elif ch.isspace() or ch in "()[]":
@@ -64,10 +84,10 @@ def normalise_quotes(text: str) -> str:
                 and word.lower() not in LITERALS
                 and not _is_number(word)
             )
-            out.append(json.dumps(word) if needs_quotes else word)
+            out.append(value(word) if needs_quotes else word)
             previous_word = word
             i = end
-    return "".join(out)
+    return "".join(out), values
 
 
 def _is_number(word: str) -> bool:
@@ -89,14 +109,10 @@ def _bounded_tokens(text: str, max_nodes: int) -> list[Any]:
     if len(text) > MAX_FILTER_CHARS:
         raise invalid_filter(f"INVALID_FILTER: the filter is {len(text)} characters long; at most "
                              f"{MAX_FILTER_CHARS} are allowed.")
+    shape, values = normalise_quotes(text)  # values out of the way: brackets in them do not count
     deepest = level = 0
-    quote = ""
-    for ch in text:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([":
+    for ch in shape:
+        if ch in "([":
             level += 1
             deepest = max(deepest, level)
         elif ch in ")]":
@@ -104,7 +120,10 @@ def _bounded_tokens(text: str, max_nodes: int) -> list[Any]:
     if deepest > MAX_FILTER_DEPTH:
         raise invalid_filter(f"INVALID_FILTER: the filter nests brackets {deepest} deep; at most "
                              f"{MAX_FILTER_DEPTH} are allowed.")
-    tokens = list(SCIMLexer().tokenize(normalise_quotes(text)))
+    tokens = list(SCIMLexer().tokenize(shape))
+    for token in tokens:
+        if token.type == "COMP_VALUE":
+            token.value = values[int(token.value)]
     # A comparison is three tokens and one node, a logical operator one token and one node.
     if len(tokens) > 3 * max_nodes + 2 * MAX_FILTER_DEPTH:
         raise invalid_filter(f"INVALID_FILTER: the filter has {len(tokens)} tokens, more than {max_nodes} "
@@ -119,7 +138,7 @@ def parse(text: str, max_nodes: int = 200) -> Predicate:
     except ScimError:
         raise
     except Exception as exc:  # the parser raises several types
-        raise invalid_filter(f"Invalid filter '{text}': {exc}") from None
+        raise invalid_filter(f"Invalid filter '{text}': {_parser_problem(exc)}") from None
     if tree is None:
         raise invalid_filter(f"Invalid filter '{text}'.")
     nodes = _count_nodes(tree)
@@ -237,3 +256,16 @@ def simple_equality(text: str) -> tuple[str, str] | None:
             and isinstance(expr.comp_value.value, str)):
         return expr.attr_path.attr_name, expr.comp_value.value
     return None
+
+
+def _parser_problem(exc: Exception) -> str:
+    """The parser's error in words, naming the token where it stopped ("Parsing error at: None"
+    means the filter ended early)."""
+    message = str(exc)
+    if "Parsing error at: None" in message:
+        return "the filter ends too early (a comparison needs an attribute, an operator and a value; " \
+               "'and'/'or' need a comparison on each side; every '(' needs its ')')."
+    token = re.search(r"Token\(type='\w+', value=(?P<value>'.*?'|\".*?\"), lineno=\d+, index=(?P<index>\d+)", message)
+    if token:
+        return f"unexpected {token.group('value')} at character {int(token.group('index')) + 1}."
+    return message

@@ -43,11 +43,14 @@ def _scim_list(ctx: Ctx, kind: str) -> Reply:
     count = max(0, min(count, limits.scim_page_size))  # the SDK sends 10000: clamp, never reject
     filter_text = ctx.args.get("filter")
     sort_by = ctx.args.get("sortBy")
+    attributes, excluded = ctx.args.get("attributes"), ctx.args.get("excludedAttributes")
     with ctx.store.tx() as db:
         if not filter_text and not sort_by:
-            # The common case (a full listing) pages in SQL, so listing 10,000 users stays linear.
+            # The common case (a full listing) pages in SQL, so listing 10,000 users stays linear;
+            # memberships are read only when the projection keeps `groups`.
             total, principals = rules.page_of_kind(db, kind, start_index - 1, count)
-            page = [rules.render(db, p, with_members=False) for p in principals]
+            with_groups = rules.projection_keeps("groups", attributes, excluded)
+            page = [rules.render(db, p, with_members=False, with_groups=with_groups) for p in principals]
         else:
             shortcut = scim_filter.simple_equality(filter_text) if filter_text else None
             if shortcut and shortcut[0].lower() == rules.KEY_FIELD[kind].lower():
@@ -63,7 +66,6 @@ def _scim_list(ctx: Ctx, kind: str) -> Reply:
                 resources.sort(key=rules.sort_key(sort_by), reverse=descending)
             total = len(resources)
             page = resources[start_index - 1:start_index - 1 + count]
-    attributes, excluded = ctx.args.get("attributes"), ctx.args.get("excludedAttributes")
     page = [rules.project(r, attributes, excluded) for r in page]
     return Reply(200, {"schemas": [LIST_RESPONSE_URN], "totalResults": total, "startIndex": start_index,
                        "itemsPerPage": len(page), "Resources": page})
@@ -187,13 +189,15 @@ def _scim_routes() -> list[Route]:
                 Route(("GET",), base, _bind(_scim_list, kind), "scim-list", "scim",
                       f"List {resource}: filter, attributes, excludedAttributes, sortBy, startIndex/count paging "
                       "(count clamped to 100; an empty page ends the list)." +
-                      (" Groups are listed without members." if kind == "Group" else ""), sdk("list()"),
+                      (" Groups are listed without members." if kind == "Group" else
+                       " Each carries its direct groups unless the projection drops them."), sdk("list()"),
                       notes=note),
                 Route(("POST",), base, _bind(_scim_create, kind), "scim-write", "scim",
                       f"Create a {kind}; 409 on a duplicate natural key (case-insensitive).", sdk("create()"),
                       writes=True, notes=note),
                 Route(("GET",), f"{base}/<id>", _bind(_scim_get, kind), "scim-get", "scim",
-                      f"Get one {kind}" + (" with members ($ref)." if kind == "Group" else "."), sdk("get(id)"),
+                      f"Get one {kind}" + (" with members ($ref)." if kind == "Group" else
+                                           " with its direct groups (display, value, $ref, type)."), sdk("get(id)"),
                       notes=note),
                 Route(("PUT",), f"{base}/<id>", _bind(_scim_replace, kind), "scim-write", "scim",
                       f"Replace a {kind} (immutable attributes silently kept).", sdk("update(id, ...)"),
@@ -244,13 +248,23 @@ DECISIONS: list[Decision] = [
              "databricks-api.md 1.5 (docs: default 10000, constraint <= 100)"),
     Decision("Group lists", "List responses never carry members; GET by id does, each with value, display and $ref.",
              "databricks-api.md 1.5 (members dropped from list since 2025-08-22)"),
-    Decision("Account users", "Users carry no `groups` attribute; memberships come only from group GETs.",
-             "databricks-api.md 1.3 (terraform-provider-databricks PR 2398)"),
+    Decision("Memberships on users and service principals", "Users and service principals carry the read-only "
+             "`groups` attribute: their direct parent groups, each {display, value, $ref: Groups/<id>, type: direct} "
+             "(left out when there are none), "
+             "on GET by id and on lists (kept or dropped by attributes/excludedAttributes like any attribute; "
+             "groups inherited through nesting are not listed). Writes of `groups` are ignored. Groups carry no "
+             "`groups` of their own (their parents are read from the parents' members).",
+             "SDK iam.User/ServicePrincipal.groups (ComplexValue with type); RFC 7643 4.1.2 (groups, type "
+             "direct/indirect); issue 13 (user objects carry groups), superseding databricks-api.md 1.3's reading "
+             "of terraform-provider-databricks PR 2398"),
     Decision("Filter grammar", "eq, ne, co, sw with and/or; attribute names case-insensitive; string comparison "
              "case-insensitive; 'single', \"double\" and unquoted values; not, parentheses, value paths and other "
              "operators give SCIM 400 invalidFilter ('Given filter operator is not supported'); more than 200 "
-             "nodes (comparisons plus and/or) give 400 INVALID_FILTER.",
-             "databricks-api.md 1.7; RFC 7644 3.4.2.2; quoting as Terraform and provisioning clients send it"),
+             "nodes (comparisons plus and/or) give 400 INVALID_FILTER. A \"double-quoted\" value is decoded as a JSON "
+             "string (\\\" a quote, \\\\ a backslash, \\uXXXX); an escape JSON lacks, or an unterminated value, is 400 "
+             "invalidFilter; 'single-quoted' and unquoted values are taken as written.",
+             "databricks-api.md 1.7; RFC 7644 3.4.2.2 (compValue is a JSON string, RFC 7159); Databricks documents "
+             "no other escaping; quoting as Terraform and provisioning clients send it"),
     Decision("Error bodies", "scimType is set only where RFC 7644 defines one (400 invalidFilter/invalidValue/"
              "invalidSyntax/invalidPath/noTarget/mutability, 409 uniqueness); 401/403/404 carry detail and status "
              "only, so the SDK's message starts with 'None'.", "RFC 7644 3.12; databricks-api.md 2.2, 2.3"),

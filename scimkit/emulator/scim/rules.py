@@ -96,15 +96,40 @@ def members_of(db: sqlite3.Connection, group_id: str) -> list[dict[str, Any]]:
     return members
 
 
-def render(db: sqlite3.Connection, principal: Principal, with_members: bool) -> dict[str, Any]:
-    """The resource as the account SCIM API returns it. Account users carry no `groups`."""
+def groups_of(db: sqlite3.Connection, member_id: str) -> list[dict[str, Any]]:
+    """The direct parent groups of a user or service principal, as its read-only `groups` attribute."""
+    rows = db.execute(
+        "SELECT p.id, p.key, p.doc FROM memberships m JOIN principals p ON p.id = m.group_id "
+        "WHERE m.member_id=? ORDER BY p.seq", (member_id,)).fetchall()
+    return [{"display": loads(row["doc"]).get("displayName") or row["key"], "value": row["id"],
+             "$ref": f"Groups/{row['id']}", "type": "direct"} for row in rows]
+
+
+def render(db: sqlite3.Connection, principal: Principal, with_members: bool,
+           with_groups: bool = True) -> dict[str, Any]:
+    """The resource as the account SCIM API returns it. Users and service principals carry their
+    direct memberships in `groups` (left out when `with_groups` is false: a projection drops it)."""
     resource: dict[str, Any] = {"id": principal.id, **principal.doc}
     resource["schemas"] = [SCHEMAS[principal.kind]]
     if principal.kind == "Group":
         resource["meta"] = {"resourceType": "Group"}
         if with_members:
             resource["members"] = members_of(db, principal.id)
+    elif with_groups:
+        groups = groups_of(db, principal.id)
+        if groups:  # like other empty multi-valued attributes, left out rather than []
+            resource["groups"] = groups
     return resource
+
+
+def projection_keeps(attribute: str, attributes: str | None, excluded: str | None) -> bool:
+    """Whether `project(resource, attributes, excluded)` would keep a top-level attribute."""
+    name = attribute.lower()
+    if attributes:
+        return any(item.strip().partition(".")[0].lower() == name for item in attributes.split(","))
+    if excluded:
+        return all(item.strip().partition(".")[0].lower() != name for item in excluded.split(","))
+    return True
 
 
 # -- projection and paging -------------------------------------------------------------------------
@@ -537,6 +562,7 @@ def delete(db: sqlite3.Connection, principal: Principal, admin_call: bool, idp_i
     _guard_idp(principal, admin_call, idp_immutable, "its existence")
     db.execute("DELETE FROM memberships WHERE group_id=? OR member_id=?", (principal.id, principal.id))
     db.execute("DELETE FROM assignments WHERE principal_id=?", (principal.id,))
+    db.execute("DELETE FROM sp_secrets WHERE sp_id=?", (principal.id,))  # its OAuth secrets go with it
     db.execute("DELETE FROM principals WHERE id=?", (principal.id,))
 
 

@@ -1,0 +1,1 @@
+"""OAuth machine-to-machine: service principal secrets, OIDC discovery and the token endpoints."""

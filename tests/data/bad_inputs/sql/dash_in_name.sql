@@ -1,0 +1,1 @@
+GRANT SELECT ON TABLE my-catalog.finance.transactions TO `Analysts.NonProd`;

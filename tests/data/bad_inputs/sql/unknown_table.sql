@@ -1,0 +1,1 @@
+GRANT SELECT ON TABLE datalake.finance.no_such_table TO `Analysts.NonProd`;

@@ -1,0 +1,1 @@
+GRANT SELECT ON TABLE datalake.finance.transactions TO `Analysts.NonProd` /* unterminated
