@@ -159,14 +159,27 @@ class _Coded:
 
     def array(self, categorical: bool = False) -> Any:
         if categorical:  # the values used, sorted, as categories (what astype("category") gives)
+            # The mapping is composed on the (few) uniques; the (many) codes are read twice: once
+            # to count which uniques are used, once to take the final codes.
             codes, uniques = _factorize(self.uniques)
-            mapped = np.append(codes, -1)[self.codes]
-            used = np.flatnonzero(np.bincount(mapped[mapped >= 0], minlength=len(uniques)))
+            counts = np.bincount(self.codes + 1, minlength=len(self.uniques) + 1)[1:]
+            used_mask = np.zeros(len(uniques), dtype=bool)
+            used_mask[codes[(counts > 0) & (codes >= 0)]] = True
+            used = np.flatnonzero(used_mask)
             order = used[np.argsort(uniques[used].astype(str), kind="stable")]
-            rank = np.full(len(uniques) + 1, -1, dtype=np.int32)  # code -1 (NA) stays NA
+            width = np.int8 if len(order) < 127 else np.int16 if len(order) < 32767 else np.int32
+            rank = np.full(len(uniques) + 1, -1, dtype=width)  # code -1 (NA) stays NA
             rank[order] = np.arange(len(order))
-            return pd.Categorical.from_codes(rank[mapped], categories=uniques[order])
+            composed = np.append(rank[codes], np.array([-1], dtype=width))  # unique -> rank; -1 -> NA
+            return pd.Categorical.from_codes(composed[self.codes], categories=uniques[order])
         return pd.Series(np.append(self.uniques, None)[self.codes], dtype=object)
+
+
+def constant_objects(n: int, value: Any) -> np.ndarray:
+    """`np.full(n, value, dtype=object)`, several times faster on millions of rows."""
+    out = np.empty(n, dtype=object)
+    out[:] = value
+    return out
 
 
 def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,7 +219,7 @@ def _frame(
         when = when.tz_localize("UTC")
     cols: dict[str, Any] = {
         "snapshot_time": pd.Series(when, index=pd.RangeIndex(n), dtype="datetime64[ns, UTC]"),
-        "account_id": pd.Series(np.full(n, account, dtype=object), dtype=object),  # a string in every mode
+        "account_id": pd.Series(constant_objects(n, account), dtype=object),  # a string in every mode
         "schema_version": np.full(n, version, dtype=np.int64),
     }
     cols.update(data)
@@ -767,9 +780,13 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
-def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray | pd.Index) -> np.ndarray:
+    """`np.isin(values, sorted_keys)` for unique keys; an Index of them (built once, reused across
+    batches) answers through its hash table, one probe per value instead of a binary search."""
     if not len(sorted_keys):
         return np.zeros(len(values), dtype=bool)
+    if isinstance(sorted_keys, pd.Index):
+        return sorted_keys.get_indexer(values) >= 0
     pos = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
     return sorted_keys[pos] == values
 
@@ -866,6 +883,7 @@ def usability(
     usc_keys = _sorted_unique(
         pn[(t == 0) & np.isin(held, [_H_US, _H_ALL])]
     )  # USE SCHEMA on a catalog: all schemas
+    uc_keys, us_keys, usc_keys = pd.Index(uc_keys), pd.Index(us_keys), pd.Index(usc_keys)  # hashed once
     del pn
 
     is_view = np.zeros(nn, dtype=bool)
@@ -1098,7 +1116,8 @@ class Access:
                 "granted_to",
                 "via",
             )
-            return found.astype({c: "category" for c in text})
+            plain = [c for c in text if c in found.columns and not isinstance(found[c].dtype, pd.CategoricalDtype)]
+            return found.astype({c: "category" for c in plain}) if plain else found  # a snapshot's are already
         return effective_grants(
             self._get("grants"),  # type: ignore[arg-type]
             self.transitive,
@@ -1139,8 +1158,11 @@ class Access:
         full_name: str | None = None,
         privilege: str | None = None,
         level: Literal["schema", "object"] = "object",
+        categorical: bool = False,
     ) -> pd.DataFrame:
-        """Usability of held data privileges, optionally for one principal / securable / privilege."""
+        """Usability of held data privileges, optionally for one principal / securable / privilege.
+        `categorical=True` gives the text columns as categoricals: for the whole account (millions of
+        rows) several times faster and smaller than object strings."""
         privileges = [privilege] if privilege is not None else None
         out = usability(
             self.effective,
@@ -1149,13 +1171,14 @@ class Access:
             level=level,
             privileges=privileges,
             principal=principal,
+            categorical=categorical,
         )
         mask = np.ones(len(out), dtype=bool)
         if securable_type is not None:
             mask &= _is(out["securable_type"], _norm_type(securable_type))
         if full_name is not None:
             mask &= _match_ci(out["full_name"], [full_name])
-        return out[mask].reset_index(drop=True)
+        return out if mask.all() else out[mask].reset_index(drop=True)  # no copy of the whole account
 
     def matrix(
         self,

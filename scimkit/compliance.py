@@ -42,6 +42,7 @@ them. `granted_not_usable` calls `scimkit.access.usability`; `access_widened` ca
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -54,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import derived
 from .errors import InvalidInput
 from .gaps import FACTS, Gaps, Scope
 from .schema import (
@@ -747,6 +749,13 @@ def _sql_identifier(part: str) -> str:
 
 def sql_securable(securable_type: str, full_name: str) -> str:
     """The `ON ...` object of a GRANT: `TABLE a.b.c`, `EXTERNAL LOCATION \\`raw-landing\\``, `METASTORE`."""
+    if isinstance(securable_type, str) and isinstance(full_name, str):
+        return _sql_securable(securable_type, full_name)  # rules ask for the same securables many times
+    return _sql_securable.__wrapped__(securable_type, full_name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _sql_securable(securable_type: str, full_name: str) -> str:
     if securable_type == "METASTORE":
         return "METASTORE"
     parts = full_name.split(".") if securable_type in _IN_CATALOG else [full_name]
@@ -780,10 +789,27 @@ def _names(values: Iterable[str]) -> str:
 
 
 def _lower(series: pd.Series) -> pd.Series:
-    """Lower-case text ("" for missing), computed once per distinct value (large tables repeat names)."""
-    codes, uniques = pd.factorize(series)
+    """Lower-case text ("" for missing), computed once per distinct value (large tables repeat names).
+    A categorical column is lowered through its categories: no hashing of its rows."""
+    codes, uniques = _codes(series)
     lowered = np.array([str(u).lower() for u in uniques] + [""], dtype=object)
     return pd.Series(lowered[codes], index=series.index, dtype=object)
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """(codes, values): a categorical's own codes and categories, else `pd.factorize`; -1 for missing."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return np.asarray(series.cat.codes), series.cat.categories
+    return pd.factorize(series)
+
+
+def _lower_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, lower-case uniques) of `_lower(series)`: equal lower-case names share one code (missing
+    is "", as `_lower` has it), so case-insensitive joins and comparisons run on integers."""
+    codes, uniques = _codes(series)
+    lowered = pd.Series([str(u).lower() for u in uniques] + [""], dtype=object)
+    low_codes, low_uniques = pd.factorize(lowered)
+    return np.asarray(low_codes, dtype=np.int64)[codes], np.asarray(low_uniques, dtype=object)
 
 
 def _principal_words(principal_type: str) -> str:
@@ -800,30 +826,28 @@ def _collect(
     frame: pd.DataFrame, keys: list[str], lists: Mapping[str, str], firsts: Mapping[str, str]
 ) -> pd.DataFrame:
     """One row per `keys` (sorted): each `lists` output a tuple of the column's non-null values in sorted row
-    order (duplicates dropped), each `firsts` output the first value. One pass over the rows in Python, far
-    cheaper than a pandas groupby with Python aggregations when there are many small groups."""
-    ordered = frame.sort_values([*keys, *lists.values()], kind="stable", na_position="last")
-    groups: dict[tuple, dict[str, Any]] = {}
-    columns = [*keys, *lists.values(), *firsts.values()]
-    for row in ordered[columns].itertuples(index=False, name=None):
-        values = dict(zip(columns, row, strict=True))
-        key = tuple(values[k] for k in keys)
-        entry = groups.get(key)
-        if entry is None:
-            entry = groups[key] = {
-                **{out: [] for out in lists},
-                **{out: values[col] for out, col in firsts.items()},
-            }
-        for out, col in lists.items():
-            value = values[col]
-            present = isinstance(value, str) or (value is not None and not pd.isna(value))
-            if present and value not in entry[out]:
-                entry[out].append(value)
-    rows = [
-        {**dict(zip(keys, key, strict=True)), **{o: tuple(v) if o in lists else v for o, v in entry.items()}}
-        for key, entry in groups.items()
-    ]
-    return pd.DataFrame(rows, columns=[*keys, *lists, *firsts])
+    order (duplicates dropped), each `firsts` output the first value. Sorted once, then sliced per key: no
+    Python work per row and none of a pandas groupby's per-group overhead (there are many small groups)."""
+    ordered = frame.sort_values([*keys, *lists.values()], kind="stable", na_position="last").reset_index(drop=True)
+    columns = [*keys, *lists, *firsts]
+    if ordered.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    # Rows of one key are contiguous once sorted: each key's slice of the rows, in order of first appearance.
+    group = ordered.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first_rows = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    out: dict[str, Any] = {k: ordered[k].to_numpy(dtype=object)[first_rows] for k in keys}
+    n_groups = len(first_rows)
+    for name, column in lists.items():
+        values = ordered[column]
+        present = values.notna().to_numpy()
+        kept = ordered.loc[present, [column]].assign(_g=group[present]).drop_duplicates(["_g", column])
+        g, v = kept["_g"].to_numpy(), kept[column].to_numpy(dtype=object).tolist()
+        bounds = np.searchsorted(g, np.arange(n_groups + 1))  # kept rows stay grouped and in group order
+        out[name] = [tuple(v[lo:hi]) for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    for name, column in firsts.items():
+        out[name] = ordered[column].to_numpy(dtype=object)[first_rows]
+    # Object columns: the callers iterate the rows, and iterating pandas 3's arrow strings is slow.
+    return pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in columns}, columns=columns)
 
 
 def _agg_privileges(frame: pd.DataFrame, keys: list[str], column: str = "privilege") -> pd.DataFrame:
@@ -885,14 +909,23 @@ def _inactive(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def _member_counts(snapshot: Snapshot) -> pd.Series:
-    """Group name (lower case) -> number of distinct users and service principals in it, nesting followed."""
+    """Group name (lower case) -> number of distinct users and service principals in it, nesting followed
+    (computed once per snapshot, on integer codes)."""
+    return derived.cached(snapshot, "compliance.member_counts", lambda: _count_members(snapshot),
+                          ("transitive_memberships",))
+
+
+def _count_members(snapshot: Snapshot) -> pd.Series:
     tm = snapshot.transitive_memberships
-    people = tm[tm["member_type"].isin([USER, SERVICE_PRINCIPAL])]
-    return (
-        people.assign(g=_lower(people["group_name"]), m=_lower(people["member_name"]))
-        .groupby("g")["m"]
-        .nunique()
-    )
+    people = tm[np.asarray(tm["member_type"].isin([USER, SERVICE_PRINCIPAL]), dtype=bool)]
+    g, g_names = _lower_codes(people["group_name"])
+    m, m_names = _lower_codes(people["member_name"])
+    pairs = np.unique(g * len(m_names) + m)  # distinct (group, member)
+    counts = np.bincount(pairs // max(len(m_names), 1), minlength=len(g_names)).astype(np.int64)
+    present = np.zeros(len(g_names), dtype=bool)
+    present[g] = True
+    out = pd.Series(counts, index=pd.Index(g_names, dtype=object, name="g"), name="m")[present]
+    return out.sort_index()
 
 
 def _synced_groups(snapshot: Snapshot) -> set[str]:
@@ -903,7 +936,12 @@ def _synced_groups(snapshot: Snapshot) -> set[str]:
 def _suggested_owners(snapshot: Snapshot) -> dict[tuple[str, str], tuple[str, str]]:
     """(metastore_id, securable full name) -> (a group or service principal that could own it, where that
     suggestion comes from): the owner of its schema if that is a group or service principal, else its
-    catalog's."""
+    catalog's. Computed once per snapshot."""
+    return derived.cached(snapshot, "compliance.suggested_owners", lambda: _suggest_owners(snapshot),
+                          ("securables",))
+
+
+def _suggest_owners(snapshot: Snapshot) -> dict[tuple[str, str], tuple[str, str]]:
     sec = snapshot.securables
     good = sec[
         sec["owner_type"].isin([GROUP, SERVICE_PRINCIPAL]) & sec["securable_type"].isin(["CATALOG", "SCHEMA"])
@@ -928,12 +966,18 @@ def _suggested_owners(snapshot: Snapshot) -> dict[tuple[str, str], tuple[str, st
     return out
 
 
-def _transfer_sql(suggested: dict[tuple[str, str], tuple[str, str]], securable: pd.Series) -> str:
+def _transfer_sql(suggested: dict[tuple[str, str], tuple[str, str]], securable: Mapping[str, Any]) -> str:
     """ALTER ... OWNER TO the suggested owner of a securables row (a placeholder when there is none)."""
     key = (securable["metastore_id"], securable["full_name"])
     new_owner, source = suggested.get(key, (_PLACEHOLDER_GROUP, "a group that should own it"))
     sql = owner_sql(securable["securable_type"], securable["full_name"], new_owner, securable["kind"])
     return f"{sql} -- {source}" if securable["securable_type"] != "METASTORE" else sql
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows as dicts (what `iterrows` gives, without building a Series per row)."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row, strict=True)) for row in frame.itertuples(index=False, name=None)]
 
 
 # -- built-in rules ------------------------------------------------------------------------------------
@@ -964,7 +1008,15 @@ def _direct_user_grant(
     )
 
     # Which of these privileges a group (or `account users`) already gives, here or on a parent.
-    eff = _rows_of(snapshot.effective_grants, _spellings(snapshot, set(direct["user"])))
+    # Only the rows of these users on these securables or their catalog and schema can match (a cheap cut on
+    # integer codes before anything is turned into strings).
+    everything = snapshot.effective_grants
+    sites = pd.DataFrame({
+        "p": np.concatenate([direct["user"].to_numpy(dtype=object)] * 3),
+        "name": np.concatenate([direct[c].to_numpy(dtype=object) for c in ("full_name", "catalog", "schema")]),
+    })
+    eff = everything[_is_in(everything["principal"], _spellings(snapshot, set(direct["user"])))
+                     & _pairs_mask(everything, sites)]
     eff = eff[(eff["principal_type"] == USER) & (_lower(eff["granted_to"]) != _lower(eff["principal"]))]
     eff = eff.assign(user=_lower(eff["principal"]))[
         ["user", "metastore_id", "securable_type", "full_name", "privilege", "granted_to"]
@@ -1066,7 +1118,7 @@ def _direct_user_grant(
 def _revoke_rows(grants: pd.DataFrame, kind_of: Callable[[str], str], detail: Callable[[Any, str], str]) -> list[dict]:
     """One finding per (principal, securable) of `grants`, with the REVOKE that removes them all."""
     rows = []
-    for _, g in _agg_privileges(grants, ["principal", "securable_type", "full_name"]).iterrows():
+    for g in _records(_agg_privileges(grants, ["principal", "securable_type", "full_name"])):
         kind = kind_of(g["principal"])
         rows.append(dict(
             principal=g["principal"], principal_type=kind, securable_type=g["securable_type"],
@@ -1081,7 +1133,7 @@ def _owner_rows(snapshot: Snapshot, owned: pd.DataFrame, kind_of: Callable[[str]
     """One finding per securable in `owned`, with the ALTER ... OWNER TO that hands it to a group."""
     suggested = _suggested_owners(snapshot)
     rows = []
-    for _, s in owned.iterrows():
+    for s in _records(owned):
         kind = kind_of(s["owner"])
         rows.append(dict(
             principal=s["owner"], principal_type=kind, securable_type=s["securable_type"],
@@ -1365,7 +1417,7 @@ def _securable_owned_by_user(
     owned = sec[(sec["owner_type"] == USER) & ~_lower(sec["owner"]).isin(inactive)]
     suggested = _suggested_owners(snapshot)
     rows = []
-    for _, s in owned.iterrows():
+    for s in _records(owned):
         rows.append(
             dict(
                 principal=s["owner"],
@@ -1381,6 +1433,62 @@ def _securable_owned_by_user(
 
 def _data_privileges(access: Any) -> list[str]:
     return [p for privileges in access.DATA_PRIVILEGES.values() for p in privileges]
+
+
+def _is_in(series: pd.Series, values: set[str]) -> np.ndarray:
+    """Boolean mask `series.isin(values)` as numpy (a categorical is matched through its categories)."""
+    return np.asarray(series.isin(values), dtype=bool)
+
+
+def _deciding(data: pd.DataFrame) -> Callable[[pd.DataFrame], np.ndarray]:
+    """For data grants (principal, securable_type, full_name): a mask over holdings frames (principal,
+    full_name) keeping the rows that can decide whether those grants are usable. Usability of a privilege
+    a principal holds on X depends only on what that principal holds on X, on X's catalog and on X's
+    schema; a catalog grant is judged on the schemas below it. So a holding is kept when its (lower-case
+    principal, name) is a grant's (grantee, securable / its catalog / its schema), or when its name lies in
+    a catalog granted to that principal. A superset of what matters: the verdicts do not change."""
+    p = _lower(data["principal"]).to_numpy(dtype=object)
+    name = data["full_name"].astype(object).to_numpy(dtype=object)
+    parts = pd.Series(name, dtype=object).astype(str).str.split(".")
+    catalog = parts.str[0].to_numpy(dtype=object)
+    schema = (parts.str[0] + "." + parts.str[1]).to_numpy(dtype=object)  # NaN for a one-part name
+    exact = pd.DataFrame({"p": np.concatenate([p, p, p]), "name": np.concatenate([name, catalog, schema])})
+    on_catalog = np.asarray(data["securable_type"] == "CATALOG", dtype=bool)
+    whole = pd.DataFrame({"p": p[on_catalog], "name": name[on_catalog]})
+    return lambda held: _pairs_mask(held, exact, whole)
+
+
+def _pairs_mask(held: pd.DataFrame, exact: pd.DataFrame, catalogs: pd.DataFrame | None = None) -> np.ndarray:
+    """Rows of `held` (principal, full_name) whose (lower-case principal, full_name) is a row (p, name) of
+    `exact`, or whose (lower-case principal, catalog part of full_name) is one of `catalogs`. On integer
+    codes: a categorical column is not turned into strings."""
+    if held.empty:
+        return np.zeros(0, dtype=bool)
+
+    def keys(frame: pd.DataFrame, p_index: pd.Index, n_index: pd.Index) -> np.ndarray:
+        pi, ni = p_index.get_indexer(frame["p"]), n_index.get_indexer(frame["name"])
+        ok = (pi >= 0) & (ni >= 0)
+        return np.unique(pi[ok].astype(np.int64) * len(n_index) + ni[ok])
+
+    pc, p_uniques = _lower_codes(held["principal"])
+    nc, n_uniques = _codes(held["full_name"])
+    nc = np.asarray(nc, dtype=np.int64)
+    n_uniques = np.asarray(n_uniques, dtype=object)
+    p_index, n_index = pd.Index(p_uniques), pd.Index(n_uniques)
+    hit = _member(pc * len(n_index) + nc, keys(exact, p_index, n_index))
+    if catalogs is not None and len(catalogs):
+        c_codes, c_uniques = pd.factorize(pd.Series(n_uniques, dtype=object).astype(str).str.split(".").str[0])
+        c_index = pd.Index(np.asarray(c_uniques, dtype=object))
+        cc = np.append(np.asarray(c_codes, dtype=np.int64), -1)[nc]
+        hit |= _member(pc * len(c_index) + cc, keys(catalogs, p_index, c_index)) & (cc >= 0)
+    return hit & (nc >= 0)
+
+
+def _member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """`np.isin(values, keys)` for millions of int64 values through a hash table (np.isin sorts them)."""
+    if not len(keys):
+        return np.zeros(len(values), dtype=bool)
+    return pd.Index(keys).get_indexer(values) >= 0
 
 
 @rule(
@@ -1414,20 +1522,23 @@ def _granted_not_usable(
 
     # What each grantee holds (as grantee, member or owner). A group's members are all account users, so
     # what `account users` holds counts for a grantee group too.
+    # Only the holdings that can decide a grant's verdict are kept (see `_deciding`): a usability row of
+    # (grantee, securable) depends on what the grantee holds there and on its catalog and schema.
     columns = ["principal", "principal_type", "securable_type", "full_name", "privilege"]
-    eff = _rows_of(snapshot.effective_grants, spellings)[columns].astype(object)
-    everyone = snapshot.effective_grants
-    everyone = everyone.loc[everyone["principal_type"] == ACCOUNT_USERS, columns[2:]].astype(object)
+    deciding = _deciding(data)
+    everything = snapshot.effective_grants
+    eff = everything[_is_in(everything["principal"], spellings) & deciding(everything)][columns].astype(object)
+    everyone = everything.loc[np.asarray(everything["principal_type"] == ACCOUNT_USERS, dtype=bool), columns[2:]]
     for_groups = data.loc[data["principal_type"] == GROUP, ["principal"]].drop_duplicates().astype(object)
-    lent = everyone.merge(for_groups.assign(principal_type=GROUP), how="cross")
-    held = pd.concat([eff, lent[columns]], ignore_index=True)
+    lent = everyone.astype(object).merge(for_groups.assign(principal_type=GROUP), how="cross")
+    held = pd.concat([eff, lent.loc[deciding(lent), columns]], ignore_index=True)
     # Ownership counts too: securables owned by a grantee or by a group a grantee belongs to.
     tm = snapshot.transitive_memberships
-    above = set(_lower(tm.loc[_lower(tm["member_name"]).isin(grantees), "group_name"])) | grantees
+    above = set(_lower(tm.loc[_lower(tm["member_name"]).isin(grantees).to_numpy(), "group_name"])) | grantees
     sec = snapshot.securables
     owned = sec[sec["owner"].notna() & _lower(sec["owner"]).isin(above)]
-    owners = access.effective_owners(owned, tm)
-    owners = _rows_of(owners, spellings)
+    owners = access.effective_owners(owned, tm[_is_in(tm["member_name"], spellings)])  # grantees' rows only
+    owners = owners[_is_in(owners["principal"], spellings) & deciding(owners)]
     usable = access.usability(held, snapshot.securables, owners=owners).astype(object)
     usable = usable[~usable["usable"].astype(bool)].assign(p=lambda d: _lower(d["principal"]))
 

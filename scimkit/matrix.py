@@ -91,8 +91,13 @@ def _group_filter(names: pd.Series, pattern: str | None) -> np.ndarray:
 
 
 def _parts(names: pd.Series) -> tuple[pd.Series, pd.Series]:
-    split = names.astype(object).str.split(".")
-    return split.str[0], (split.str[0] + "." + split.str[1])
+    """(catalog, catalog.schema) of each name, split once per distinct name (names repeat a lot)."""
+    codes, uniques = pd.factorize(names.astype(object))
+    split = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.split(".")
+    catalog = np.append(split.str[0].to_numpy(dtype=object), np.nan)
+    schema = np.append((split.str[0] + "." + split.str[1]).to_numpy(dtype=object), np.nan)
+    return (pd.Series(catalog[codes], index=names.index, dtype=object),
+            pd.Series(schema[codes], index=names.index, dtype=object))
 
 
 def _holdings(source: Any, mode: str, include_owner: bool) -> pd.DataFrame:
@@ -211,6 +216,21 @@ def order_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
     return matrix.loc[rows, _securable_order(matrix.columns)]
 
 
+def _cells(long: pd.DataFrame) -> pd.Series:
+    """The privileges of each (group_name, full_name) joined by ", ": what
+    `groupby(...)["privilege"].agg(", ".join)` gives, in one pass over the rows that `permission_long`
+    has already sorted by group, securable and privilege."""
+    long = long[long["group_name"].notna().to_numpy() & long["full_name"].notna().to_numpy()]  # groupby drops them
+    group = long["group_name"].to_numpy(dtype=object)
+    name = long["full_name"].to_numpy(dtype=object)
+    privilege = long["privilege"].astype(str).tolist()
+    starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (name[1:] != name[:-1])])
+    ends = np.append(starts[1:], len(group))
+    joined = [", ".join(privilege[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    index = pd.MultiIndex.from_arrays([group[starts], name[starts]], names=["group_name", "full_name"])
+    return pd.Series(joined, index=index, name="privilege", dtype=object)
+
+
 def permission_matrix(
     source: Any,
     level: Level = "catalog",
@@ -224,11 +244,30 @@ def permission_matrix(
     """Groups (rows) x securables at `level` (columns); each cell the sorted privilege set, e.g.
     "SELECT, USE_SCHEMA" ("" for none). Only groups and securables with at least one privilege
     appear. See the module docstring for mode and rollup; `group_pattern` is a regex or a glob
-    ("Data*"), `catalog` one name or several."""
+    ("Data*"), `catalog` one name or several. Computed once per snapshot and arguments (the report's
+    heatmap and a notebook ask for the same matrix); each call gets its own copy."""
+    catalog = catalog if catalog is None or isinstance(catalog, str) else tuple(catalog)  # iterables read once
+    privileges = None if privileges is None or isinstance(privileges, str) else tuple(privileges)
+    if not isinstance(source, Mapping):
+        from . import derived
+
+        args = (level, mode, catalog, group_pattern, privileges, rollup, include_owner)
+        return derived.cached(
+            source, f"matrix.permission_matrix{args!r}",
+            lambda: _permission_matrix(source, level, mode, catalog, group_pattern, privileges, rollup,
+                                       include_owner),
+            ("grants", "securables", "memberships", "transitive_memberships"),
+        ).copy()
+    return _permission_matrix(source, level, mode, catalog, group_pattern, privileges, rollup, include_owner)
+
+
+def _permission_matrix(source: Any, level: Level, mode: Literal["direct", "effective"],
+                       catalog: str | Iterable[str] | None, group_pattern: str | None,
+                       privileges: Iterable[str] | None, rollup: bool | None, include_owner: bool) -> pd.DataFrame:
     long = permission_long(source, level, mode, catalog, group_pattern, privileges, rollup, include_owner)
     if long.empty:
         return pd.DataFrame(index=pd.Index([], name="group_name"), columns=pd.Index([], name="full_name"))
-    cells = long.groupby(["group_name", "full_name"], sort=True)["privilege"].agg(", ".join)  # sorted already
+    cells = _cells(long)
     matrix = cells.unstack("full_name").fillna("")
     matrix = order_matrix(matrix.astype(object))
     matrix.index.name, matrix.columns.name = "group_name", "full_name"

@@ -9,6 +9,7 @@ here always parses back; anything else stays advice, in words.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,28 +34,41 @@ class Remedy:
     advice: str
 
 
-def _outside_backticks(text: str) -> list[tuple[int, str]]:
-    """(index, character) of every character not inside a backtick-quoted name."""
-    out, quoted = [], False
-    for i, ch in enumerate(text):
-        if ch == "`":
-            quoted = not quoted
-        elif not quoted:
-            out.append((i, ch))
-    return out
+def _plain(text: str) -> tuple[str, list[int], list[int]]:
+    """The characters of `text` outside backtick-quoted names (each backtick opens or closes one),
+    joined, with the start of each unquoted run in the plain text and in `text`: str methods then
+    search the plain text instead of a Python loop over characters."""
+    plain, plain_starts, text_starts, at = [], [], [], 0
+    for n, run in enumerate(text.split("`")):
+        if n % 2 == 0:  # even runs are outside quotes
+            plain_starts.append(sum(len(r) for r in plain))
+            text_starts.append(at)
+            plain.append(run)
+        at += len(run) + 1
+    return "".join(plain), plain_starts, text_starts
+
+
+def _index_in_text(position: int, plain_starts: list[int], text_starts: list[int]) -> int:
+    run = bisect.bisect_right(plain_starts, position) - 1
+    return text_starts[run] + position - plain_starts[run]
 
 
 def _split_comment(text: str) -> tuple[str, str]:
     """`code -- comment` -> (code, comment), the `--` looked for outside backticks."""
-    plain = _outside_backticks(text)
-    for (i, ch), (_, nxt) in zip(plain, plain[1:], strict=False):
-        if ch == "-" and nxt == "-":
-            return text[:i].strip(), text[i + 2 :].strip()
-    return text.strip(), ""
+    plain, plain_starts, text_starts = _plain(text)
+    found = plain.find("--")
+    if found < 0:
+        return text.strip(), ""
+    i = _index_in_text(found, plain_starts, text_starts)
+    return text[:i].strip(), text[i + 2 :].strip()
 
 
 def _split_statements(code: str) -> list[str]:
-    cuts = [i for i, ch in _outside_backticks(code) if ch == ";"]
+    plain, plain_starts, text_starts = _plain(code)
+    cuts, found = [], plain.find(";")
+    while found >= 0:
+        cuts.append(_index_in_text(found, plain_starts, text_starts))
+        found = plain.find(";", found + 1)
     pieces, start = [], 0
     for cut in cuts:
         pieces.append(code[start:cut])

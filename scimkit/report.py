@@ -31,6 +31,12 @@ SEVERITY_WEIGHT = {"critical": 10, "high": 5, "medium": 2, "low": 1, "info": 0}
 SEVERITY_COLOUR = {"critical": "#7f1d1d", "high": "#c2410c", "medium": "#ca8a04", "low": "#2563eb", "info": "#6b7280"}
 TEMPLATE = "report.html.j2"
 REMEDIATION_FILE = "remediation.sql"
+FINDINGS_FILE = "findings.csv"
+# On a large account the page lists at most this many findings per rule (the most severe first, as
+# sorted by `compliance.evaluate`); every finding is in findings.csv beside it. Drawing or listing
+# tens of thousands of rows makes a page no browser opens quickly and no reviewer reads.
+ROWS_PER_RULE = 200
+HEATMAP_TOP = 40  # the heatmap draws at most this many groups and this many securables
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 
 
@@ -230,12 +236,25 @@ def _rows(findings: pd.DataFrame, names: Mapping[tuple[str, str], str]) -> list[
     return rows
 
 
-def _groups(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _shown(findings: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """The findings the page lists: the first `limit` (ROWS_PER_RULE) of each rule (all of them on a
+    small account)."""
+    limit = ROWS_PER_RULE if limit is None else limit
+    if findings.empty or findings["rule"].value_counts().max() <= limit:
+        return findings
+    return findings[findings.groupby("rule", sort=False).cumcount().to_numpy() < limit]
+
+
+def _groups(rows: list[dict[str, Any]], counts: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
+    """Rows by rule; `counts` the number of findings of each rule when `rows` lists only some (`_shown`)."""
     by_rule: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_rule.setdefault(row["rule"], []).append(row)
+    counts = counts or {}
     groups = [{"rule": rule, "title": items[0]["title"], "severity": items[0]["severity"], "rank": items[0]["rank"],
-               "colour": items[0]["colour"], "count": len(items), "rows": items} for rule, items in by_rule.items()]
+               "colour": items[0]["colour"], "count": int(counts.get(rule, len(items))), "rows": items,
+               "hidden": int(counts.get(rule, len(items))) - len(items), "findings_file": FINDINGS_FILE}
+              for rule, items in by_rule.items()]
     return sorted(groups, key=lambda g: (g["rank"], -g["count"], g["rule"]))
 
 
@@ -269,8 +288,9 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
 
     names = names or {}
     complete = completeness is None or completeness.empty
-    rows = _rows(findings, names)
-    groups = _groups(rows)
+    listed = _shown(findings)
+    rows = _rows(listed, names)
+    groups = _groups(rows, findings["rule"].value_counts().to_dict() if len(findings) else {})
     counts = _severity_counts(findings)
     riskiest = []
     for p in riskiest_principals(findings).to_dict("records"):
@@ -281,7 +301,7 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
         compared = {"time": pd.Timestamp(comparison["time"]).isoformat(), "source": comparison["source"],
                     "new": _rows(comparison["new"], names), "resolved": _rows(comparison["resolved"], names),
                     "unchanged": int(comparison["unchanged"]), "unread": len(comparison.get("unread", ()))}
-    if statement_count is None:
+    if statement_count is None and len(listed) == len(findings):  # else unknown: not every row was split
         statement_count = sum(len(r["sql"]) for r in rows)
     trend_chart = _chart_trend(trend)
     points = 0 if trend is None or trend.empty else trend["snapshot_time"].nunique()
@@ -310,9 +330,14 @@ def render_html(findings: pd.DataFrame, *, account_id: str, snapshot_time: pd.Ti
 
 
 def write_report(path: str | Path, **kwargs: Any) -> Path:
+    """The page at `path`; when it lists only some findings of a rule (`ROWS_PER_RULE`), every finding
+    is written to findings.csv beside it, as the page says."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(**kwargs), encoding="utf-8")
+    findings = kwargs.get("findings")
+    if findings is not None and len(_shown(findings)) < len(findings):
+        findings.to_csv(path.parent / FINDINGS_FILE, index=False)
     return path
 
 
@@ -359,14 +384,36 @@ def findings_trend(root: str | Path, extra: Iterable[tuple[Any, pd.DataFrame]] =
     return pd.DataFrame(rows, columns=["snapshot_time", "severity", "count"])
 
 
-def heatmap_png(snapshot: Any, level: str = "catalog") -> str | None:
-    """The effective group x catalog matrix as an embedded PNG (None when no group holds anything)."""
+def heatmap_png(snapshot: Any, level: str = "catalog", top: int = HEATMAP_TOP) -> str | None:
+    """The effective group x catalog matrix as an embedded PNG (None when no group holds anything).
+    A large matrix is drawn for the `top` groups and the `top` securables that hold the most
+    privileges (the title says of how many): thousands of labels are neither drawable in seconds
+    nor readable; `scimkit.matrix.permission_matrix` gives the whole matrix."""
     from .matrix import permission_matrix, plot_matrix
 
     matrix = permission_matrix(snapshot, level=level, mode="effective")
     if matrix.empty:
         return None
-    return _png(plot_matrix(matrix, title=f"Effective group privileges per {level}"))
+    title = f"Effective group privileges per {level}"
+    groups, securables = matrix.shape
+    if groups > top or securables > top:
+        matrix = _top_of_matrix(matrix, top)
+        title += (f": the {matrix.shape[0]} of {groups:,} groups and {matrix.shape[1]} of {securables:,} "
+                  f"{level}s holding the most privileges")
+    return _png(plot_matrix(matrix, title=title))
+
+
+def _top_of_matrix(matrix: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The `top` rows and the `top` columns with the most privileges (ties by name)."""
+    import numpy as np
+
+    cells = matrix.to_numpy(dtype=object)
+    sizes = np.frompyfunc(lambda c: len(str(c).split(", ")) if c else 0, 1, 1)(cells).astype(np.int64)
+    rows = pd.Series(sizes.sum(axis=1), index=matrix.index)
+    columns = pd.Series(sizes.sum(axis=0), index=matrix.columns)
+    keep_rows = sorted(matrix.index, key=lambda g: (-rows[g], str(g)))[:top]
+    keep_columns = sorted(matrix.columns, key=lambda c: (-columns[c], str(c)))[:top]
+    return matrix.loc[keep_rows, keep_columns]
 
 
 def _is_usable(root: Path, stamp: pd.Timestamp) -> bool:

@@ -201,7 +201,7 @@ def _memberships(identity: IdentityRead, snapshot_time: pd.Timestamp, account_id
     data = {
         "snapshot_time": pd.Series(pd.Timestamp(snapshot_time), index=pd.RangeIndex(len(group)),
                                    dtype="datetime64[ns, UTC]"),
-        "account_id": text(np.full(len(group), account_id, dtype=object)),
+        "account_id": text(access.constant_objects(len(group), account_id)),
         "schema_version": np.full(len(group), SCHEMA_VERSION, dtype=np.int64),
         "group_name": text(group_names[group]),
         "member_type": text(np.where(found, known_type[at], said_type)),
@@ -222,10 +222,16 @@ def _stamp(table: str, computed: pd.DataFrame, snapshot_time: pd.Timestamp, acco
     """A computed table with the common columns set and the schema's column order and dtypes. The
     frame is fresh (built for this snapshot), so its columns are set in place, not copied."""
     n = len(computed)
-    computed["snapshot_time"] = pd.Series(pd.Timestamp(snapshot_time), index=computed.index,
-                                          dtype="datetime64[ns, UTC]")
-    computed["account_id"] = pd.Series(np.full(n, account_id, dtype=object), index=computed.index, dtype=object)
-    computed["schema_version"] = np.full(n, SCHEMA_VERSION, dtype=np.int64)
+    when = pd.Timestamp(snapshot_time)
+    stamped = (n and {"snapshot_time", "account_id", "schema_version"} <= set(computed.columns)
+               and when.tzinfo is not None and str(computed["snapshot_time"].dtype) == "datetime64[ns, UTC]"
+               and computed["snapshot_time"].iloc[0] == when and computed["account_id"].iloc[0] == account_id
+               and computed["schema_version"].iloc[0] == SCHEMA_VERSION)
+    if not stamped:  # (access._frame stamps one constant per column, from the first row of its input)
+        computed["snapshot_time"] = pd.Series(when, index=computed.index, dtype="datetime64[ns, UTC]")
+        computed["account_id"] = pd.Series(access.constant_objects(n, account_id), index=computed.index,
+                                           dtype=object)
+        computed["schema_version"] = np.full(n, SCHEMA_VERSION, dtype=np.int64)
     return coerce(table, computed)
 
 
