@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,23 +204,41 @@ def read_assignments(account: Account, workspaces: list[WorkspaceRecord], worker
     return records, outcome.failures
 
 
-def read_identities(account: Account, workers: int = 8, progress: bool = True) -> IdentityRead:
-    """Read every user, service principal, group (with members), workspace and assignment."""
+def read_workspaces(account: Account) -> tuple[list[WorkspaceRecord], list[ReadFailure]]:
+    """The workspace list, or none and the failure (recorded as incomplete, never raised)."""
+    try:
+        return list_workspaces(account), []
+    except Exception as exc:  # noqa: BLE001 - recorded as incomplete
+        return [], [ReadFailure("workspaces", "*", "a.workspaces.list", describe_error(exc))]
+
+
+def read_identities(account: Account, workers: int = 8, progress: bool = True,
+                    workspaces: tuple[list[WorkspaceRecord], list[ReadFailure]] | None = None) -> IdentityRead:
+    """Read every user, service principal, group (with members), workspace and assignment.
+
+    The group list comes first; the members (one GET per group, their own rate-limit class) are then
+    read while users, service principals and workspace assignments are listed, so no class waits
+    for another. `workspaces` is a `read_workspaces` result already in hand (so a caller can start
+    reading Unity Catalog in those workspaces at the same time)."""
     read = IdentityRead()
-    for object_type, operation, reader, target in (
-        ("users", "a.users.list", list_users, "users"),
-        ("service_principals", "a.service_principals.list", list_service_principals, "service_principals"),
-        ("groups", "a.groups.list", list_groups, "groups"),
-        ("workspaces", "a.workspaces.list", list_workspaces, "workspaces"),
-    ):
+
+    def listed(object_type: str, operation: str, reader: Callable[[Account], list]) -> tuple[list, list[ReadFailure]]:
         try:
-            setattr(read, target, reader(account))
+            return reader(account), []
         except Exception as exc:  # noqa: BLE001 - recorded as incomplete
-            read.failures.append(ReadFailure(object_type, "*", operation, describe_error(exc)))
-    read.groups, failures = read_members(account, read.groups, workers, progress)
-    read.failures += failures
-    read.assignments, failures = read_assignments(account, read.workspaces, min(workers, 4), progress)
-    read.failures += failures
+            return [], [ReadFailure(object_type, "*", operation, describe_error(exc))]
+
+    groups, group_failures = listed("groups", "a.groups.list", list_groups)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scimkit-members") as pool:
+        members = pool.submit(read_members, account, groups, workers, progress)
+        read.users, user_failures = listed("users", "a.users.list", list_users)
+        read.service_principals, sp_failures = listed("service_principals", "a.service_principals.list",
+                                                      list_service_principals)
+        read.workspaces, workspace_failures = workspaces if workspaces is not None else read_workspaces(account)
+        read.assignments, assignment_failures = read_assignments(account, read.workspaces, min(workers, 4), progress)
+        read.groups, member_failures = members.result()
+    read.failures = (user_failures + sp_failures + group_failures + workspace_failures + member_failures
+                     + assignment_failures)
     return read
 
 

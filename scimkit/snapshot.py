@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from . import access, history
 from .catalog import CatalogRead, read_catalog
 from .connect import Account
 from .errors import InvalidInput
-from .identities import IdentityRead, read_identities
+from .identities import IdentityRead, read_identities, read_workspaces
 from .schema import (
     ACCOUNT_USERS,
     ACCOUNT_USERS_NAME,
@@ -95,11 +96,16 @@ class Snapshot:
 
 def snapshot(account: Account, workers: int = 8, progress: bool = True,
              snapshot_time: pd.Timestamp | None = None) -> Snapshot:
-    """Read the whole account once (identities, then Unity Catalog) and build every table."""
+    """Read the whole account once and build every table. Identities and Unity Catalog are read at
+    the same time: they are separate rate-limit classes, so neither waits for the other (only the
+    workspace list, which tells where the catalogs are, comes first)."""
     stamp = snapshot_time or pd.Timestamp.now(tz="UTC").floor("s")
-    identity = read_identities(account, workers=workers, progress=progress)
-    catalog = read_catalog(account, workers=workers, progress=progress,
-                           workspace_ids=[w.workspace_id for w in identity.workspaces])
+    workspaces = read_workspaces(account)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scimkit-identities") as pool:
+        identity_read = pool.submit(read_identities, account, workers, progress, workspaces)
+        catalog = read_catalog(account, workers=workers, progress=progress,
+                               workspace_ids=[w.workspace_id for w in workspaces[0]])
+        identity = identity_read.result()
     return build_snapshot(identity, catalog, account.account_id, stamp)
 
 
