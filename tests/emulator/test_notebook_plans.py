@@ -24,10 +24,10 @@ def snap(account):  # noqa: ANN001, ANN201 - a Snapshot
 
 def test_the_button_applies_only_after_confirmation(account, snap, tmp_path: Path) -> None:
     proposal = nbp.onboarding_proposal(account, snap, roster=ROSTER, today=AS_OF)
-    assert proposal.ok and proposal.size == 15
+    assert proposal.ok and proposal.size == 17
     journal = nbp.journal_for(tmp_path / "journal.jsonl")
     panel = nbp.ConfirmApply(proposal.plan, account, journal)
-    assert panel.apply_button.description == "Apply 15 changes..."
+    assert panel.apply_button.description == "Apply 17 changes..."
 
     panel.apply_button.click()  # asks; writes nothing
     assert panel.confirm_box.layout.display == "flex" and panel.apply_button.disabled
@@ -38,9 +38,9 @@ def test_the_button_applies_only_after_confirmation(account, snap, tmp_path: Pat
 
     panel.apply_button.click()
     panel.confirm_button.click()
-    assert panel.result is not None and panel.result.changed == 15
-    assert panel.apply_button.description == "Applied: 15 change(s) written"
-    assert len(nbp.journal_table(journal, proposal.plan.plan_id)) == 30  # before and after each change
+    assert panel.result is not None and panel.result.changed == 17
+    assert panel.apply_button.description == "Applied: 17 change(s) written"
+    assert len(nbp.journal_table(journal, proposal.plan.plan_id)) == 34  # before and after each change
     # the account changed: the same roster plans nothing now
     assert nbp.onboarding_proposal(account, snapshot(account, progress=False), roster=ROSTER, today=AS_OF).size == 0
 
