@@ -139,8 +139,17 @@ _OAUTH_ERROR = re.compile(r"\b(invalid_client|invalid_grant|unauthorized_client|
                           r"unsupported_grant_type|invalid_request): ")
 
 
+def sdk_message(exc: BaseException) -> str:
+    """An exception's text; for the SDK's SCIM errors without the "None" it writes for an absent
+    scimType before the detail."""
+    text = str(exc)
+    if str(getattr(exc, "error_code", "")).startswith("SCIM_") and text.startswith("None "):
+        text = text[len("None "):]
+    return text
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().split(" Config: ")[0].splitlines()  # the SDK appends its configuration
+    text = sdk_message(exc).strip().split(" Config: ")[0].splitlines()  # the SDK appends its configuration
     return text[0][:300].rstrip(".") if text else type(exc).__name__
 
 

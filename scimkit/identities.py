@@ -204,12 +204,18 @@ def read_assignments(account: Account, workspaces: list[WorkspaceRecord], worker
     return records, outcome.failures
 
 
-def read_workspaces(account: Account) -> tuple[list[WorkspaceRecord], list[ReadFailure]]:
-    """The workspace list, or none and the failure (recorded as incomplete, never raised)."""
+def _listed(account: Account, object_type: str, operation: str,
+            reader: Callable[[Account], list]) -> tuple[list, list[ReadFailure]]:
+    """One whole listing, or none and the failure (recorded as incomplete, never raised)."""
     try:
-        return list_workspaces(account), []
+        return reader(account), []
     except Exception as exc:  # noqa: BLE001 - recorded as incomplete
-        return [], [ReadFailure("workspaces", "*", "a.workspaces.list", describe_error(exc))]
+        return [], [ReadFailure(object_type, "*", operation, describe_error(exc))]
+
+
+def read_workspaces(account: Account) -> tuple[list[WorkspaceRecord], list[ReadFailure]]:
+    """The workspace list, or none and the failure."""
+    return _listed(account, "workspaces", "a.workspaces.list", list_workspaces)
 
 
 def read_identities(account: Account, workers: int = 8, progress: bool = True,
@@ -221,19 +227,12 @@ def read_identities(account: Account, workers: int = 8, progress: bool = True,
     for another. `workspaces` is a `read_workspaces` result already in hand (so a caller can start
     reading Unity Catalog in those workspaces at the same time)."""
     read = IdentityRead()
-
-    def listed(object_type: str, operation: str, reader: Callable[[Account], list]) -> tuple[list, list[ReadFailure]]:
-        try:
-            return reader(account), []
-        except Exception as exc:  # noqa: BLE001 - recorded as incomplete
-            return [], [ReadFailure(object_type, "*", operation, describe_error(exc))]
-
-    groups, group_failures = listed("groups", "a.groups.list", list_groups)
+    groups, group_failures = _listed(account, "groups", "a.groups.list", list_groups)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scimkit-members") as pool:
         members = pool.submit(read_members, account, groups, workers, progress)
-        read.users, user_failures = listed("users", "a.users.list", list_users)
-        read.service_principals, sp_failures = listed("service_principals", "a.service_principals.list",
-                                                      list_service_principals)
+        read.users, user_failures = _listed(account, "users", "a.users.list", list_users)
+        read.service_principals, sp_failures = _listed(account, "service_principals", "a.service_principals.list",
+                                                       list_service_principals)
         read.workspaces, workspace_failures = workspaces if workspaces is not None else read_workspaces(account)
         read.assignments, assignment_failures = read_assignments(account, read.workspaces, min(workers, 4), progress)
         read.groups, member_failures = members.result()

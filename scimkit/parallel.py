@@ -28,6 +28,7 @@ from databricks.sdk.errors import (
     TooManyRequests,
 )
 
+from .errors import sdk_message
 from .limits import RateLimits
 
 T = TypeVar("T")
@@ -117,10 +118,7 @@ class _Skipped(Exception):
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, DatabricksError):
         code = getattr(exc, "error_code", None)
-        text = str(exc)
-        if str(code).startswith("SCIM_") and text.startswith("None "):
-            text = text[len("None "):]  # the SDK writes an absent scimType as "None" before the detail
-        return f"{type(exc).__name__}{f' {code}' if code else ''}: {text}"
+        return f"{type(exc).__name__}{f' {code}' if code else ''}: {sdk_message(exc)}"
     if isinstance(exc, TimeoutError) and exc.__cause__ is not None:
         return f"TimeoutError after retries: {describe_error(exc.__cause__)}"
     return f"{type(exc).__name__}: {exc}"
